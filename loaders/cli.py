@@ -7,6 +7,7 @@ starts fast and each command's options are documented in one place (`gst CMD --h
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -37,11 +38,138 @@ def simulate(
         "2026-11-02T00:00:00Z", help="Simulated clock start (ISO-8601, UTC)."
     ),
     truth_out: str = typer.Option(None, help="Write the planted streamer influences as JSON."),
+    slow_seconds: float = typer.Option(3.0, help="Delay of the 'slow response' fault."),
+    twitch_token_ttl: int = typer.Option(86400, help="Twitch token lifetime (simulated s)."),
+    knob: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeatable option
+        None,
+        help="World knob NAME=VALUE, repeatable (e.g. --knob selection=0); "
+        "see `python -c 'import loaders.simulator as s; help(s)'`.",
+    ),
 ) -> None:
     """Serve the local API simulator for Chzzk, SOOP, Twitch and Steam."""
     from loaders.simulator.server import serve
 
-    serve(port=port, seed=seed, channels=channels, faults=faults, start=start, truth_out=truth_out)
+    knobs = {}
+    for item in knob or []:
+        name, sep, value = item.partition("=")
+        try:
+            knobs[name.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"simulate: --knob expects NAME=NUMBER, got '{item}'") from None
+        if not sep:
+            raise UserError(f"simulate: --knob expects NAME=NUMBER, got '{item}'")
+    try:
+        serve(
+            port=port,
+            seed=seed,
+            channels=channels,
+            faults=faults,
+            start=start,
+            truth_out=truth_out,
+            echo=typer.echo,
+            slow_seconds=slow_seconds,
+            twitch_token_ttl=twitch_token_ttl,
+            **knobs,
+        )
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+
+
+@app.command()
+def validate(
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+    suite: str = typer.Option("all", help="raw (loader tables), gold (silver/gold models), all."),
+    docs_dir: str = typer.Option("data/gx_docs", help="Where to write the GX Data Docs site."),
+) -> None:
+    """Validate the warehouse with Great Expectations; exit code 1 when an expectation fails."""
+    from loaders import validate as checks
+
+    try:
+        report = checks.validate(suite, target, docs_dir=docs_dir)
+    except checks.ValidationError as exc:
+        raise UserError(str(exc)) from exc
+    checks.print_report(report)
+    if not report.success:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+    limit: int = typer.Option(20, help="How many of the latest runs to show."),
+) -> None:
+    """Latest load/build/validate runs and each platform's freshness."""
+    from loaders import ledger
+
+    try:
+        ledger.print_status(target, limit)
+    except ledger.LedgerError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _loader_logging() -> None:
+    """Loader messages: errors on the console (everything with GST_DEBUG=1); warnings still
+    reach the per-poll counters."""
+    import logging
+    import os
+
+    from rich.logging import RichHandler
+
+    debug = bool(os.environ.get("GST_DEBUG"))
+    gst = logging.getLogger("gst")
+    gst.setLevel(logging.DEBUG if debug else logging.INFO)
+    gst.addHandler(RichHandler(level=logging.DEBUG if debug else logging.ERROR, show_path=False))
+    gst.propagate = False
+
+
+@app.command()
+def load(
+    platforms: Annotated[list[str], typer.Argument(help="chzzk, soop, twitch, steam or all.")],
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress."),
+) -> None:
+    """Poll each platform once and load it into the raw_<platform> schemas.
+
+    Exit code 1 only when a platform failed entirely; quarantined items are counted."""
+    from loaders.pipeline import ConfigError, run_load
+
+    _loader_logging()
+    try:
+        report = run_load(platforms, target, progress=progress)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from exc
+    if not progress:
+        for result in report.platforms.values():
+            typer.echo(result.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def poll(
+    platforms: Annotated[
+        list[str] | None, typer.Argument(help="chzzk, soop, twitch, steam or all (default).")
+    ] = None,
+    every: str = typer.Option("5m", help="Poll interval, e.g. 30s, 5m, 1h."),
+    flush_every: str = typer.Option("30m", help="Load the extracted polls this often."),
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+    max_polls: int = typer.Option(0, help="Stop after this many polls (0: run until stopped)."),
+) -> None:
+    """Poll continuously; extract every poll, load in batches; Ctrl-C/SIGTERM loads the batch."""
+    from loaders.pipeline import ConfigError, parse_duration, run_poll
+
+    _loader_logging()
+    try:
+        run_poll(
+            platforms or ["all"],
+            target,
+            every=parse_duration(every),
+            flush_every=parse_duration(flush_every),
+            max_polls=max_polls or None,
+            echo=typer.echo,
+        )
+    except ConfigError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlparse
 
 KST = timezone(timedelta(hours=9))
 PLATFORMS = ("chzzk", "soop", "twitch", "steam")
@@ -65,7 +66,9 @@ def parse_json(text: str, platform: str, endpoint: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadPayload(platform, endpoint, f"malformed JSON ({exc.msg} at char {exc.pos})") from exc
+        raise BadPayload(
+            platform, endpoint, f"malformed JSON ({exc.msg} at char {exc.pos})"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,195 @@ class Quarantined:
             "observed_at": self.observed_at,
             "quarantined_at": datetime.now(timezone.utc),
         }
+
+
+# --- per-poll counters shown by `gst load` (pages, rows, retries, quarantined) ---------------
+
+
+@dataclass
+class PollStats:
+    """Counters of one platform's poll; sources bump them, the runner displays them."""
+
+    pages: int = 0
+    rows: int = 0
+    retries: int = 0
+    quarantined: int = 0
+    listener: Any = None  # callable(PollStats) -> None, e.g. a progress bar refresh
+
+    def page(self, rows: int = 0, quarantined: int = 0) -> None:
+        self.pages += 1
+        self.rows += rows
+        self.quarantined += quarantined
+        self._notify()
+
+    def retry(self) -> None:
+        self.retries += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.listener is not None:
+            self.listener(self)
+
+
+_POLL_STATS: dict[str, PollStats] = {}
+
+
+def poll_stats(platform: str) -> PollStats:
+    """The live counters of `platform`'s current poll (created on first use)."""
+    return _POLL_STATS.setdefault(platform, PollStats())
+
+
+def reset_poll_stats(platform: str, listener: Any = None) -> PollStats:
+    _POLL_STATS[platform] = PollStats(listener=listener)
+    return _POLL_STATS[platform]
+
+
+# --- item validation shared by the sources: casts that fail with a BadPayload naming the field --
+
+MAX_TEXT_CHARS = 4096  # longer strings are treated as bad input (titles and names are far shorter)
+EARLIEST_VALID = datetime(2005, 1, 1, tzinfo=timezone.utc)  # before any of these platforms
+MAX_FUTURE = timedelta(days=1)  # a start time more than a day after the poll is absurd
+
+
+@dataclass(frozen=True)
+class Where:
+    """Platform and endpoint of the item being read, for error messages."""
+
+    platform: str
+    endpoint: str
+
+    def bad(self, reason: str, field: str | None = None) -> BadPayload:
+        return BadPayload(self.platform, self.endpoint, reason, field)
+
+    def text(self, value: Any, field: str, *, required: bool = False) -> str | None:
+        if value is None or (required and value == ""):
+            if required:
+                raise self.bad("missing required value", field)
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.bad(f"expected text, got {type(value).__name__}", field)
+        value = str(value)
+        if len(value) > MAX_TEXT_CHARS:
+            raise self.bad(f"text of {len(value)} chars exceeds {MAX_TEXT_CHARS}", field)
+        return value
+
+    def int(self, value: Any, field: str, *, required: bool = False, minimum: int | None = None):
+        if value is None or value == "":
+            if required:
+                raise self.bad("missing required value", field)
+            return None
+        if isinstance(value, bool):
+            raise self.bad("expected a number, got bool", field)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int):
+            raise self.bad(f"expected an integer, got {type(value).__name__} {value!r:.40}", field)
+        if minimum is not None and value < minimum:
+            raise self.bad(f"{value} is below {minimum}", field)
+        if abs(value) >= 2**63:
+            raise self.bad("integer out of range", field)
+        return value
+
+    def bool(self, value: Any, field: str) -> bool | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return value
+        if value in (0, 1, "0", "1"):
+            return bool(int(value))
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise self.bad(f"expected a boolean, got {value!r:.40}", field)
+
+    def kst_time(self, value: Any, field: str, observed_at: datetime) -> datetime | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self.bad(f"expected 'YYYY-MM-DD HH:MM:SS', got {type(value).__name__}", field)
+        try:
+            moment = kst_to_utc(value)
+        except (ValueError, OverflowError) as exc:
+            raise self.bad(f"unreadable time {value!r:.40}", field) from exc
+        if moment is not None and not (EARLIEST_VALID <= moment <= observed_at + MAX_FUTURE):
+            raise self.bad(f"absurd time {value!r:.40}", field)
+        return moment
+
+
+QUARANTINE_COLUMNS = {
+    "platform": {"data_type": "text"},
+    "endpoint": {"data_type": "text"},
+    "reason": {"data_type": "text"},
+    "payload": {"data_type": "text"},
+    "poll_id": {"data_type": "text"},
+    "observed_at": {"data_type": "timestamp", "timezone": True},
+    "quarantined_at": {"data_type": "timestamp", "timezone": True},
+}
+
+
+def quarantine_batch(rows: list[Quarantined]) -> Any:
+    """Rejected pages/items as one arrow table routed to the `quarantine` (append) table,
+    whatever the write disposition of the resource that yields it."""
+    import dlt
+    import pyarrow as pa
+
+    utc = pa.timestamp("us", tz="UTC")
+    schema = pa.schema(
+        [
+            (name, utc if c["data_type"] == "timestamp" else pa.string())
+            for name, c in QUARANTINE_COLUMNS.items()
+        ]
+    )
+    table = pa.Table.from_pylist([row.as_row() for row in rows], schema=schema)
+    # empty columns/keys: the variant must not inherit the yielding resource's columns or keys
+    hints = dlt.mark.make_hints(
+        table_name="quarantine", write_disposition="append", columns={}, primary_key=[]
+    )
+    hints["merge_key"] = []
+    return dlt.mark.with_hints(table, hints, create_table_variant=True)
+
+
+def arrow_columns(schema: Any) -> dict[str, dict[str, Any]]:
+    """dlt column hints equal to an explicit pyarrow schema (types and nullability declared,
+    not inferred; identical to what dlt derives from the tables, so no hint conflicts)."""
+    from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
+
+    return dict(py_arrow_to_table_schema_columns(schema))
+
+
+def item_json(item: Any) -> str:
+    """An API item as compact JSON text (the `raw_item` column)."""
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+class SourceFailed(RuntimeError):
+    """A platform's poll cannot proceed at all (auth refused, API error answer, host down)."""
+
+
+def fetch_json(client: Any, path: str, platform: str, params: dict | None = None) -> tuple:
+    """GET `path` with a RESTClient over a retrying session; returns (payload, response).
+
+    HTTP 401/403 -> SourceFailed (credentials); other non-200 -> BadPayload naming the
+    endpoint; a 200 whose body stays unparsable after retries -> BadPayload."""
+    response = client.get(path, params=params)
+    endpoint = urlparse(response.url or path).path
+    if response.status_code in (401, 403):
+        raise SourceFailed(
+            f"{platform} {endpoint}: HTTP {response.status_code}, credentials refused "
+            f"(check SOURCES__{platform.upper()}__CLIENT_ID / CLIENT_SECRET)"
+        )
+    if response.status_code != 200:
+        exc = BadPayload(platform, endpoint, f"HTTP {response.status_code}")
+        exc.body = response.text
+        raise exc
+    if hasattr(response, "_gst_payload"):
+        return response._gst_payload, response
+    try:
+        bad = getattr(response, "_gst_bad", None)
+        if bad is not None:
+            raise bad
+        return parse_json(response.text, platform, endpoint), response
+    except BadPayload as exc:
+        exc.body = response.text  # kept for the quarantine row
+        raise

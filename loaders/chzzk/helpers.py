@@ -1,0 +1,123 @@
+"""Chzzk page JSON -> pyarrow tables (one table per page) plus the items to quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from loaders.common import BadPayload, Quarantined, Where, arrow_columns, item_json
+
+UTC = pa.timestamp("us", tz="UTC")
+
+LIVES_SCHEMA = pa.schema(
+    [
+        pa.field("poll_id", pa.string(), nullable=False),
+        pa.field("observed_at", UTC, nullable=False),
+        ("api_variant", pa.string()),
+        ("live_id", pa.int64()),
+        pa.field("channel_id", pa.string(), nullable=False),
+        ("channel_name", pa.string()),
+        ("live_title", pa.string()),
+        pa.field("concurrent_user_count", pa.int64(), nullable=False),
+        ("opened_at", UTC),
+        ("category_type", pa.string()),
+        ("live_category", pa.string()),
+        ("live_category_value", pa.string()),
+        ("is_adult", pa.bool_()),
+        ("raw_item", pa.string()),
+    ]
+)
+CHANNELS_SCHEMA = pa.schema(
+    [
+        pa.field("channel_id", pa.string(), nullable=False),
+        ("channel_name", pa.string()),
+        ("channel_type", pa.string()),
+        ("verified_mark", pa.bool_()),
+        ("follower_count", pa.int64()),
+        ("open_live", pa.bool_()),
+        ("poll_id", pa.string()),
+        ("observed_at", UTC),
+        ("raw_item", pa.string()),
+    ]
+)
+LIVES_COLUMNS = arrow_columns(LIVES_SCHEMA)
+CHANNELS_COLUMNS = arrow_columns(CHANNELS_SCHEMA)
+
+
+class Poll:
+    """Identity of one Chzzk poll: every row of it shares observed_at and poll_id."""
+
+    def __init__(self, poll_id: str, observed_at: datetime, api_variant: str):
+        self.poll_id, self.observed_at, self.api_variant = poll_id, observed_at, api_variant
+
+    def quarantine(self, endpoint: str, reason: str, payload: Any) -> Quarantined:
+        text = payload if isinstance(payload, str) else item_json(payload)
+        return Quarantined("chzzk", endpoint, reason, text, self.poll_id, self.observed_at)
+
+
+def live_row(item: Any, where: Where, poll: Poll) -> dict[str, Any]:
+    """One `lives` row from an Open API item (flat) or a service API item (nested channel)."""
+    if not isinstance(item, dict):
+        raise where.bad(f"item is {type(item).__name__}, not an object")
+    channel = item.get("channel") if poll.api_variant == "service" else item
+    if not isinstance(channel, dict):
+        raise where.bad("missing channel object", "channel")
+    return {
+        "poll_id": poll.poll_id,
+        "observed_at": poll.observed_at,
+        "api_variant": poll.api_variant,
+        "live_id": where.int(item.get("liveId"), "liveId", required=True, minimum=0),
+        "channel_id": where.text(channel.get("channelId"), "channelId", required=True),
+        "channel_name": where.text(channel.get("channelName"), "channelName"),
+        "live_title": where.text(item.get("liveTitle"), "liveTitle"),
+        "concurrent_user_count": where.int(
+            item.get("concurrentUserCount"), "concurrentUserCount", required=True, minimum=0
+        ),
+        "opened_at": where.kst_time(item.get("openDate"), "openDate", poll.observed_at),
+        "category_type": where.text(item.get("categoryType"), "categoryType"),
+        "live_category": where.text(item.get("liveCategory"), "liveCategory"),
+        "live_category_value": where.text(item.get("liveCategoryValue"), "liveCategoryValue"),
+        "is_adult": where.bool(item.get("adult"), "adult"),
+        "raw_item": item_json(item),
+    }
+
+
+def lives_page(
+    items: list, where: Where, poll: Poll, seen: set[str]
+) -> tuple[pa.Table, list[Quarantined]]:
+    """A page of lives as an arrow table, de-duplicated on channel_id across the poll
+    (lists shift while paging); rejected items come back separately with the reason."""
+    rows, rejected = [], []
+    for item in items:
+        try:
+            row = live_row(item, where, poll)
+        except BadPayload as exc:
+            rejected.append(poll.quarantine(where.endpoint, str(exc), item))
+            continue
+        if row["channel_id"] in seen:
+            reason = (
+                f"chzzk {where.endpoint} field 'channelId': duplicate in this poll (first kept)"
+            )
+            rejected.append(poll.quarantine(where.endpoint, reason, item))
+            continue
+        seen.add(row["channel_id"])
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=LIVES_SCHEMA), rejected
+
+
+def channel_row(content: Any, where: Where, poll: Poll) -> dict[str, Any]:
+    if not isinstance(content, dict):
+        raise where.bad("missing channel content", "content")
+    return {
+        "channel_id": where.text(content.get("channelId"), "channelId", required=True),
+        "channel_name": where.text(content.get("channelName"), "channelName"),
+        "channel_type": where.text(content.get("channelType"), "channelType"),
+        "verified_mark": where.bool(content.get("verifiedMark"), "verifiedMark"),
+        "follower_count": where.int(content.get("followerCount"), "followerCount", minimum=0),
+        "open_live": where.bool(content.get("openLive"), "openLive"),
+        "poll_id": poll.poll_id,
+        "observed_at": poll.observed_at,
+        "raw_item": item_json(content),
+    }

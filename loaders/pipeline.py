@@ -1,0 +1,417 @@
+"""The loader runtime: one dlt pipeline per platform, one poll per `run_load` call.
+
+`gst load` and `gst poll` call into this module. Each platform gets its own pipeline
+(`gst_<platform>` -> dataset `raw_<platform>`); a platform that fails is reported in one
+sentence and does not stop the others. Pending load packages left by an interrupted run
+(even a SIGKILL) are finished first, and observation tables use dlt's `insert-only` merge on
+their primary key, so re-running a poll never duplicates rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loaders.common import PLATFORMS, reset_poll_stats
+
+log = logging.getLogger("gst.pipeline")
+
+SOURCES = {  # platform -> (module, source function); imported lazily
+    "chzzk": ("loaders.chzzk", "chzzk_source"),
+    "soop": ("loaders.soop", "soop_source"),
+    "twitch": ("loaders.twitch", "twitch_source"),
+    "steam": ("loaders.steam", "steam_source"),
+}
+TARGETS = ("duckdb", "postgres", "redshift")
+
+
+class ConfigError(ValueError):
+    """A target or platform configuration the user must fix (shown as one sentence)."""
+
+
+@dataclass
+class PlatformReport:
+    platform: str
+    status: str = "pending"  # ok | failed
+    rows: dict[str, int] = field(default_factory=dict)
+    pages: int = 0
+    retries: int = 0
+    quarantined: int = 0
+    error: str | None = None
+    poll_id: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.status == "failed":
+            return f"{self.platform}: FAILED - {self.error}"
+        tables = ", ".join(f"{t} {n}" for t, n in sorted(self.rows.items())) or "no rows"
+        return (
+            f"{self.platform}: ok - {tables}; {self.pages} pages, {self.retries} retries, "
+            f"{self.quarantined} quarantined ({self.seconds:.1f}s)"
+        )
+
+
+@dataclass
+class LoadReport:
+    platforms: dict[str, PlatformReport] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        return [p for p, r in self.platforms.items() if r.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def resolve_platforms(names: list[str] | str) -> list[str]:
+    """'all' or names -> platforms in run order (streaming first, Steam last)."""
+    names = [names] if isinstance(names, str) else list(names)
+    if "all" in names:
+        return list(PLATFORMS)
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown:
+        raise ConfigError(f"unknown platform {unknown[0]!r}; choose from {', '.join(SOURCES)}")
+    return [p for p in PLATFORMS if p in names]
+
+
+def _env(key: str, default: str) -> str:
+    return os.environ.get(key, default)
+
+
+def destination(target: str) -> tuple[Any, Any, Path]:
+    """(destination, staging or None, pipelines_dir) for a target; dlt state is kept per
+    warehouse so two warehouses (or two test runs) never share pipeline state."""
+    import dlt
+
+    base = Path(_env("GST_PIPELINES_DIR", "data/dlt-pipelines"))
+    if target == "duckdb":
+        path = Path(_env("GST_DUCKDB_PATH", "data/warehouse.duckdb")).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pipelines_dir = Path(os.environ.get("GST_PIPELINES_DIR") or f"{path}.dlt")
+        return dlt.destinations.duckdb(str(path)), None, pipelines_dir
+    if target == "postgres":
+        creds = {
+            "host": _env("GST_PG_HOST", "127.0.0.1"),
+            "port": int(_env("GST_PG_PORT", "5432")),
+            "username": _env("GST_PG_USER", "postgres"),
+            "password": _env("GST_PG_PASSWORD", ""),
+            "database": _env("GST_PG_DATABASE", "gst"),
+        }
+        where = f"postgres-{creds['host']}-{creds['port']}-{creds['database']}"
+        return dlt.destinations.postgres(credentials=creds), None, base / where
+    if target == "redshift":
+        bucket = os.environ.get("GST_REDSHIFT_STAGING_BUCKET")
+        if not bucket:
+            raise ConfigError(
+                "the redshift target loads through S3: set GST_REDSHIFT_STAGING_BUCKET "
+                "(s3://bucket/prefix) and AWS credentials for dlt's filesystem destination"
+            )
+        creds = {
+            "host": _env("GST_REDSHIFT_HOST", "localhost"),
+            "port": int(_env("GST_REDSHIFT_PORT", "5439")),
+            "username": _env("GST_REDSHIFT_USER", "gst"),
+            "password": _env("GST_REDSHIFT_PASSWORD", ""),
+            "database": _env("GST_REDSHIFT_DATABASE", "gst"),
+        }
+        where = f"redshift-{creds['host']}-{creds['database']}"
+        staging = dlt.destinations.filesystem(bucket_url=bucket)
+        return dlt.destinations.redshift(credentials=creds), staging, base / where
+    raise ConfigError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+
+
+def make_pipeline(platform: str, target: str = "duckdb") -> Any:
+    import dlt
+
+    dest, staging, pipelines_dir = destination(target)
+    return dlt.pipeline(
+        pipeline_name=f"gst_{platform}",
+        destination=dest,
+        staging=staging,
+        dataset_name=f"raw_{platform}",
+        pipelines_dir=str(pipelines_dir),
+        progress="log" if os.environ.get("GST_DEBUG") else None,
+    )
+
+
+def make_source(platform: str) -> Any:
+    """The platform's dlt source (one poll's worth); it fetches its first page right away."""
+    module, function = SOURCES[platform]
+    try:
+        source_function = getattr(importlib.import_module(module), function)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (module, module.rsplit(".", 1)[0]):
+            raise
+        raise ConfigError(f"{platform}: loader {module} is not installed") from exc
+    return source_function()
+
+
+def one_sentence(platform: str, exc: BaseException) -> str:
+    """The innermost meaningful cause of a failure as one line (never a traceback)."""
+    from requests.exceptions import ConnectionError as HttpConnectionError
+
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        cur = getattr(cur, "exception", None) or cur.__cause__ or cur.__context__
+    root = seen[-1]
+    for candidate in reversed(seen):  # prefer our own clear messages over wrappers
+        if type(candidate).__module__.startswith("loaders"):
+            root = candidate
+            break
+    if isinstance(root, HttpConnectionError):
+        url = getattr(getattr(root, "request", None), "url", None) or ""
+        host = url.split("/")[2] if url.count("/") >= 2 else "the API host"
+        text = f"cannot reach {host} (connection refused or DNS failure)"
+    else:
+        text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
+    text = text[:300]
+    return text if text.startswith(platform) else f"{platform}: {text}"
+
+
+class _RetryCounter(logging.Handler):
+    """Counts retry warnings logged by the platforms' HTTP sessions (logger `gst.<platform>`)."""
+
+    def __init__(self, stats: Any, platform: str):
+        super().__init__(logging.WARNING)
+        self.stats, self.platform = stats, platform
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == f"gst.{self.platform}" and "retry" in record.getMessage():
+            self.stats.retry()
+
+
+def finish_pending(pipeline: Any) -> bool:
+    """Normalize and load packages left by an interrupted run; True if there were any."""
+    if not pipeline.has_pending_data:
+        return False
+    log.warning("%s: finishing load packages of an interrupted run", pipeline.pipeline_name)
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pipeline.load().raise_on_failed_jobs()
+    return True
+
+
+def load_platform(
+    platform: str, target: str = "duckdb", listener: Callable[[Any], None] | None = None
+) -> PlatformReport:
+    """One poll of one platform into the target; failures end up in the report."""
+    with _ledger(platform, target) as entry:
+        report = _load_platform(platform, target, listener)
+        if entry is not None:
+            entry.update(
+                rows_loaded=sum(n for t, n in report.rows.items() if t != "quarantine"),
+                retries=report.retries,
+                quarantined=report.quarantined,
+                **({"status": "failed", "message": report.error} if report.error else {}),
+            )
+    return report
+
+
+@contextlib.contextmanager
+def _ledger(platform: str, target: str) -> Iterator[Any]:
+    """The run's row in ops.run_ledger (loaders.ledger), when that module is installed."""
+    try:
+        from loaders import ledger
+    except ImportError:
+        yield None
+        return
+    duckdb_file = _env("GST_DUCKDB_PATH", "data/warehouse.duckdb") if target == "duckdb" else None
+    with ledger.run("load", target, platform=platform, duckdb_file=duckdb_file) as entry:
+        yield entry
+
+
+def _load_platform(
+    platform: str, target: str, listener: Callable[[Any], None] | None
+) -> PlatformReport:
+    report = PlatformReport(platform)
+    stats = reset_poll_stats(platform, listener)
+    counter = _RetryCounter(stats, platform)
+    logging.getLogger("gst").addHandler(counter)
+    started = time.monotonic()
+    try:
+        pipeline = make_pipeline(platform, target)
+        finish_pending(pipeline)
+        source = make_source(platform)
+        info = pipeline.run(source)
+        info.raise_on_failed_jobs()
+        normalize = pipeline.last_trace.last_normalize_info
+        counts = normalize.row_counts if normalize else {}
+        report.rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}
+        report.quarantined = counts.get("quarantine", 0)
+        report.status = "ok"
+    except ConfigError:
+        raise
+    except Exception as exc:  # one platform failing never stops the others
+        report.status = "failed"
+        report.error = one_sentence(platform, exc)
+        log.debug("%s failed", platform, exc_info=True)
+    finally:
+        logging.getLogger("gst").removeHandler(counter)
+    report.pages, report.retries = stats.pages, stats.retries
+    report.quarantined = max(report.quarantined, stats.quarantined)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def run_load(
+    platforms: list[str] | str,
+    target: str = "duckdb",
+    *,
+    progress: bool = True,
+    on_platform_done: Callable[[PlatformReport], None] | None = None,
+) -> LoadReport:
+    """One poll of each named platform ('all' for every one), each in its own pipeline."""
+    names = resolve_platforms(platforms)
+    destination(target)  # configuration errors surface before any request is made
+    report = LoadReport()
+    display = _Display(names) if progress else None
+    try:
+        for name in names:
+            listener = display.listener(name) if display else None
+            result = load_platform(name, target, listener)
+            report.platforms[name] = result
+            if display:
+                display.done(result)
+            if on_platform_done:
+                on_platform_done(result)
+    finally:
+        if display:
+            display.stop()
+    return report
+
+
+class _Display:
+    """rich progress: one line per platform with pages, rows and retries as they happen."""
+
+    def __init__(self, names: list[str]):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<7}"),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.tasks = {n: self.progress.add_task(n, total=None, info="waiting") for n in names}
+        self.progress.start()
+
+    def listener(self, name: str) -> Callable[[Any], None]:
+        def update(stats: Any) -> None:
+            info = (
+                f"{stats.pages} pages, {stats.rows} rows, {stats.retries} retries, "
+                f"{stats.quarantined} quarantined"
+            )
+            self.progress.update(self.tasks[name], info=info)
+
+        self.progress.update(self.tasks[name], info="polling")
+        return update
+
+    def done(self, result: PlatformReport) -> None:
+        style = "red" if result.status == "failed" else "green"
+        self.progress.update(
+            self.tasks[result.platform], info=f"[{style}]{result.summary()}", total=1, completed=1
+        )
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+# --- continuous polling (`gst poll`) ------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """'30s', '5m', '1h' or plain seconds -> seconds."""
+    match = _DURATION.match(str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"cannot read duration {text!r}: use e.g. 30s, 5m or 1h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def run_poll(
+    platforms: list[str] | str,
+    target: str = "duckdb",
+    *,
+    every: float = 300.0,
+    flush_every: float = 1800.0,
+    max_polls: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Poll every `every` seconds; each poll is only extracted (cheap), and the extracted
+    packages are normalized and loaded together every `flush_every` seconds (micro-batches).
+    SIGTERM or Ctrl-C stops after the current request and loads the batch in hand (a second
+    Ctrl-C aborts; dlt then finishes the package on the next run). Returns the number of polls."""
+    names = resolve_platforms(platforms)
+    destination(target)
+    pipelines = {name: make_pipeline(name, target) for name in names}
+    for pipeline in pipelines.values():
+        finish_pending(pipeline)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        echo(f"{signal.Signals(signum).name}: stopping after this request, loading the batch")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    polls, last_flush = 0, time.monotonic()
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            for name in names:
+                if stop.is_set():
+                    break
+                stats = reset_poll_stats(name)
+                try:
+                    pipelines[name].extract(make_source(name))
+                    echo(
+                        f"{name}: polled ({stats.pages} pages, {stats.rows} rows, "
+                        f"{stats.retries} retries, {stats.quarantined} quarantined)"
+                    )
+                except ConfigError:
+                    raise
+                except Exception as exc:
+                    echo(f"{name}: poll FAILED - {one_sentence(name, exc)}")
+            polls += 1
+            if max_polls and polls >= max_polls:
+                break
+            if time.monotonic() - last_flush >= flush_every:
+                _flush(pipelines, echo)
+                last_flush = time.monotonic()
+            stop.wait(max(0.0, every - (time.monotonic() - started)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _flush(pipelines, echo)
+    return polls
+
+
+def _flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> None:
+    """Normalize and load every extracted poll of each platform."""
+    for name, pipeline in pipelines.items():
+        if not pipeline.list_extracted_load_packages():
+            continue
+        try:
+            pipeline.normalize()
+            pipeline.load().raise_on_failed_jobs()
+            counts = pipeline.last_trace.last_normalize_info.row_counts
+            rows = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()) if t[:4] != "_dlt")
+            echo(f"{name}: loaded {rows or 'no rows'}")
+        except Exception as exc:
+            echo(f"{name}: load FAILED - {one_sentence(name, exc)}")

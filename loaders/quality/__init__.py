@@ -1,0 +1,1 @@
+"""Data-quality specs read by `loaders.validate` (`checks.yml`: raw contract and gold tables)."""

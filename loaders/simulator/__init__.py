@@ -1,0 +1,74 @@
+"""Local API simulator: Chzzk, SOOP, Twitch Helix and Steam, offline, seeded, deterministic.
+
+It speaks each platform's real paths, params, auth, pagination, JSON shapes, rate limits and
+`Date` headers (in *simulated* time), so the loaders run unchanged against it::
+
+    from loaders.simulator import Simulator
+    with Simulator(seed=42, channels=300, faults=0.0, start="2026-11-02T00:00:00Z") as sim:
+        os.environ.update(sim.env(official=True))   # base URLs + simulator credentials
+        ...run a poll...
+        sim.advance(minutes=10)                      # the world is frozen between advances
+        sim.truth()                                  # the planted streamer influences
+
+or from the shell: ``gst simulate --port 8765 --seed 42 --channels 300 --truth-out truth.json``
+(admin endpoints: ``POST /_sim/advance?minutes=N``, ``GET /_sim/now``, ``GET /_sim/truth``).
+
+World model
+-----------
+Games come from ``catalog.csv`` plus three streaming-only categories that are not in the
+catalog (spelled a little differently per platform) and ~60 synthetic Steam-only apps, so
+``GetMostPlayedGames`` returns ~95 ranks. Steam players = base x daily seasonality (KST
+evening peak) x weekly (weekend up) x trend (updates ramp up over hours, decay over days)
+x discount uplift (sales come and go over 3-10 days) x noise + streamer effect. Each
+platform has ``streamers_per_channel x channels`` streamers (about ``channels`` are live at
+the daily peak) with heavy-tailed popularity, personal schedules (one 1-8 h session a day,
+mostly KST evenings, days off), mid-session game switches, ramping viewer curves, and talk /
+music / sports shows.
+
+The planted causal effect: every streamer has an ``influence`` = extra Steam players per
+1,000 viewers while streaming a game, applied after ``lag_minutes`` and decaying with
+``decay_minutes`` after they stop (steady state exactly influence x viewers / 1000).
+
+World knobs (``Simulator(..., **knobs)``, ``gst simulate --knob name=value``); all of the
+things that make the impact question honestly hard are ON by default:
+
+``selection`` (1.0)
+    Streamers favour games whose players are already rising (0 = choose regardless).
+``common_causes`` (1.0)
+    Sales, updates and weekends raise both Steam players and the number of streams.
+``overlap`` (1.0)
+    Two "hot" games a day draw many streamers at once, on every platform.
+``zero_influence_share`` (0.4), ``influence_median`` (1.5), ``big_influencer_share`` (0.03),
+``big_influence`` (30.0)
+    Realistic sizes: a share of exactly-zero influences, mostly small ones (lognormal around
+    the median, tiny against seasonality and noise) and a few large ones that dominate.
+``lag_minutes`` (25), ``decay_minutes`` (60)
+    Delay and decay of the streamer effect.
+``noise`` (0.03)
+    Relative per-minute noise on Steam players.
+``discount_uplift`` (1.2)
+    Extra players per unit of discount (50 % off -> +60 %).
+``streamers_per_channel`` (2.0)
+    Streamers that exist per live channel at the daily peak.
+
+Server options (keyword arguments): ``port``, ``slow_seconds`` (3.0), ``max_faulty_attempts``
+(2), ``twitch_token_ttl`` (simulated seconds, 86400), ``twitch_rate_limit`` / ``_window``
+(800 per 60 s), ``steam_store_rate_limit`` / ``_window`` (200 per 300 s), and the accepted
+credentials (``chzzk_client_id`` ... ``twitch_client_secret``, defaults ``sim-*``).
+Rate-limit buckets refill in real time and in simulated time; ``Ratelimit-Reset`` is in the
+simulated time base of the ``Date`` header.
+
+Faults
+------
+``faults=RATE`` injects, reproducibly from (seed, instant, request, attempt), 429 with and
+without ``Retry-After``, 500/502/503, slow responses (``slow_seconds``), truncated JSON, HTML
+pages with status 200, duplicated items within a page, items shifted in from the previous page,
+an unknown new field, and numbers sent as numeric strings. An identical request is faulty at
+most ``max_faulty_attempts`` times at one instant, so retries succeed; data-level faults never
+change the underlying observations. Admin endpoints are never faulted.
+"""
+
+from loaders.simulator.server import Simulator, serve
+from loaders.simulator.world import World, WorldKnobs
+
+__all__ = ["Simulator", "World", "WorldKnobs", "serve"]

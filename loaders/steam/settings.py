@@ -1,0 +1,17 @@
+"""Steam constants (real endpoints; the simulator serves the same paths)."""
+
+WEB_API_BASE_URL = "https://api.steampowered.com"
+STORE_BASE_URL = "https://store.steampowered.com"
+CURRENT_PLAYERS_PATH = "/ISteamUserStats/GetNumberOfCurrentPlayers/v1/"
+MOST_PLAYED_PATH = "/ISteamChartsService/GetMostPlayedGames/v1/"
+APPDETAILS_PATH = "/api/appdetails"
+REVIEWS_PATH = "/appreviews/{appid}"
+COUNTRY = "kr"  # prices in KRW (minor units, x100, as the Store sends them)
+PRICE_CHUNK = 50  # appids per multi-app price call (works only with filters=price_overview)
+REVIEWS_EVERY_MINUTES = 60
+DETAILS_EVERY_MINUTES = 24 * 60
+# The Store throttles at ~200 requests / 5 minutes. Prices are reserved first; reviews and
+# app details share what is left and the stalest apps go first, the rest wait a poll.
+MAX_STORE_CALLS = 150
+ROWS_PER_BATCH = 500  # one-call-per-app endpoints: rows per yielded arrow table
+SEED_GAMES = "seeds/games.csv"  # relative to the project root

@@ -1,0 +1,243 @@
+"""Twitch Helix source: live streams (top N by viewers) and top games, per poll.
+
+Tables (see loaders/raw_tables.md): `streams` (append), `games` (merge on game_id),
+`top_games` (append), `quarantine` (append). App access token via client credentials,
+cached for the run, refreshed before expiry and once on a 401.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+from requests import PreparedRequest, Response
+from requests.auth import AuthBase
+
+from loaders.common import BadPayload, parse_json
+from loaders.twitch import helpers as h
+from loaders.twitch import settings
+from loaders.twitch.client import (
+    CursorPaginator,
+    JsonClient,
+    PoliteSession,
+    PollClock,
+    RetryPolicy,
+)
+
+PLATFORM = "twitch"
+log = logging.getLogger(f"gst.{PLATFORM}")
+
+STREAMS = h.table_hints(
+    "streams",
+    {
+        "user_id": {"data_type": "text", "nullable": False},
+        "observed_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
+        "viewer_count": {"data_type": "bigint"},
+        "started_at": {"data_type": "timestamp", "timezone": True},
+    },
+    ["user_id", "observed_at"],
+)
+GAMES = h.table_hints(
+    "games",
+    {"game_id": {"data_type": "text", "nullable": False}},
+    ["game_id"],
+    disposition="merge",
+)
+TOP_GAMES = h.table_hints(
+    "top_games",
+    {
+        "game_id": {"data_type": "text", "nullable": False},
+        "observed_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
+        "rank": {"data_type": "bigint", "precision": 32},
+    },
+    ["game_id", "observed_at"],
+)
+
+
+class TwitchAuthError(RuntimeError):
+    """The token endpoint refused the credentials or answered nonsense."""
+
+
+class AppToken(AuthBase):
+    """Client-credentials app token: fetched once, reused, renewed before expiry and on 401.
+
+    Adds `Authorization: Bearer` and `Client-Id` to each request. The token and the secret
+    never appear in logs or error messages.
+    """
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, http: PoliteSession):
+        self.token_url, self.http = token_url, http
+        self._form = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "grant_type": "client_credentials",
+        }
+        self.client_id = client_id
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self.fetches = 0
+
+    def token(self, force: bool = False) -> str:
+        margin = settings.TOKEN_REFRESH_MARGIN_SECONDS
+        if force or self._token is None or time.monotonic() >= self._expires_at - margin:
+            self._fetch()
+        assert self._token is not None
+        return self._token
+
+    def _fetch(self) -> None:
+        response = self.http.session.post(self.token_url, data=self._form)
+        endpoint = settings.TOKEN_PATH
+        if response.status_code != 200:
+            raise TwitchAuthError(
+                f"{PLATFORM} {endpoint}: HTTP {response.status_code}; "
+                "check sources.twitch.client_id / client_secret"
+            )
+        try:
+            payload = parse_json(response.text, PLATFORM, endpoint)
+            token = h.text(payload, "access_token", (PLATFORM, endpoint), required=True)
+            expires_in = h.integer(payload, "expires_in", (PLATFORM, endpoint), minimum=1)
+        except BadPayload as exc:
+            raise TwitchAuthError(str(exc)) from None  # never echo the body: it holds a token
+        self._token = token
+        self._expires_at = time.monotonic() + (expires_in or 3600)
+        self.fetches += 1
+        log.info("%s: app access token obtained (expires in %ss)", PLATFORM, expires_in)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["Client-Id"] = self.client_id
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        request.register_hook("response", self._renew_on_401)
+        return request
+
+    def _renew_on_401(self, response: Response, **kwargs: Any) -> Response:
+        if response.status_code != 401 or getattr(response.request, "_gst_renewed", False):
+            return response
+        log.info("%s %s: token rejected (401), renewing once", PLATFORM, response.request.path_url)
+        response.content  # noqa: B018 - drain so the connection can be reused
+        response.close()
+        retry = response.request.copy()
+        retry.headers["Authorization"] = f"Bearer {self.token(force=True)}"
+        retry._gst_renewed = True  # type: ignore[attr-defined]
+        renewed = response.connection.send(retry, **kwargs)
+        renewed.history.append(response)
+        renewed.request = retry
+        return renewed
+
+
+@dlt.source(name=PLATFORM, max_table_nesting=0)
+def twitch_source(
+    client_id: str = dlt.secrets.value,
+    client_secret: str = dlt.secrets.value,
+    auth_base_url: str = settings.AUTH_BASE_URL,
+    api_base_url: str = settings.API_BASE_URL,
+    max_streams: int | None = None,
+    top_games: int = settings.TOP_GAMES,
+    max_attempts: int = 6,
+    backoff_seconds: float = 1.0,
+    max_wait_seconds: float = 60.0,
+    poll_budget_seconds: float = 900.0,
+) -> Any:
+    """One poll of Twitch: live streams (all, or the top `max_streams` by viewers) and the
+    top `top_games` games. Config/secrets resolve from `SOURCES__TWITCH__<KEY>`."""
+    clock = PollClock(PLATFORM)
+    policy = RetryPolicy(
+        max_attempts=max_attempts,
+        backoff_seconds=backoff_seconds,
+        max_wait_seconds=max_wait_seconds,
+        poll_budget_seconds=poll_budget_seconds,
+    )
+    http = PoliteSession(PLATFORM, policy, clock, log)
+    auth = AppToken(auth_base_url.rstrip("/") + settings.TOKEN_PATH, client_id, client_secret, http)
+    client = JsonClient(PLATFORM, api_base_url.rstrip("/"), http.session, auth=auth)
+    return (
+        streams(client, clock, max_streams),
+        top_games_resource(client, clock, top_games),
+    )
+
+
+def _pages(client: JsonClient, path: str, first: int) -> Iterator[tuple[list, Any]]:
+    """(items, response) per page; a bad page raises BadPayload (paging cannot go on)."""
+    paginator = CursorPaginator(
+        "pagination.cursor",
+        "after",
+        lambda cursor: log.warning("%s %s: cursor came back twice, stopping", PLATFORM, path),
+    )
+    for page in client.paginate(
+        path, params={"first": first}, paginator=paginator, data_selector="data"
+    ):
+        yield list(page), page.response
+
+
+def _paged_rows(
+    client: JsonClient, clock: PollClock, path: str, limit: int | None, build: Any, keys: Any
+) -> Iterator[Any]:
+    """Rows per page (deduped on `keys(row)`), quarantine rows for bad items or pages."""
+    seen, taken, where = h.Deduper(), 0, (PLATFORM, path)
+    first = min(settings.PAGE_SIZE, limit) if limit else settings.PAGE_SIZE
+    try:
+        for items, _response in _pages(client, path, first):
+            poll, at = clock.poll_id, clock.now()
+            rows, bad = h.split_items(items, build, where, poll, at)
+            for exc, item in bad:
+                log.warning("%s (item quarantined)", exc)
+                yield h.quarantine(PLATFORM, path, str(exc), item, poll, at)
+            rows = [row for row in rows if seen.fresh(**keys(row))]
+            if limit is not None:
+                rows = rows[: max(0, limit - taken)]
+            taken += len(rows)
+            if rows:
+                yield rows
+            if limit is not None and taken >= limit:
+                break
+    except BadPayload as exc:
+        log.error("%s (page quarantined, paging stopped after %d rows)", exc, taken)
+        body = getattr(exc, "body", None) or ""
+        yield h.quarantine(PLATFORM, path, str(exc), body, clock.poll_id, clock.now())
+    if seen.dropped:
+        log.info("%s %s: %d duplicate items dropped (list shifted)", PLATFORM, path, seen.dropped)
+
+
+@dlt.resource(name="streams")
+def streams(client: JsonClient, clock: PollClock, max_streams: int | None = None) -> Iterator[Any]:
+    """Live streams by viewers, one arrow table per page; deduped on stream id and user id."""
+    for rows in _paged_rows(
+        client,
+        clock,
+        settings.STREAMS_PATH,
+        max_streams,
+        h.stream_row,
+        lambda row: {"stream_id": row["stream_id"], "user_id": row["user_id"]},
+    ):
+        if isinstance(rows, list):
+            yield h.as_table(h.arrow_page(rows, h.STREAMS_SCHEMA), STREAMS)
+        else:
+            yield rows
+
+
+@dlt.resource(name="top_games")
+def top_games_resource(client: JsonClient, clock: PollClock, limit: int) -> Iterator[Any]:
+    """Top games: `games` (entity, merge) and `top_games` (rank per poll)."""
+    rank = 0
+    for rows in _paged_rows(
+        client,
+        clock,
+        settings.TOP_GAMES_PATH,
+        limit,
+        h.game_row,
+        lambda row: {"game_id": row["game_id"]},
+    ):
+        if not isinstance(rows, list):
+            yield rows
+            continue
+        ranks = [
+            {"poll_id": r["poll_id"], "observed_at": r["observed_at"], "game_id": r["game_id"]}
+            for r in rows
+        ]
+        for offset, row in enumerate(ranks, start=rank + 1):
+            row["rank"] = offset
+        rank += len(rows)
+        yield h.as_table(h.arrow_page(rows, h.GAMES_SCHEMA), GAMES)
+        yield h.as_table(h.arrow_page(ranks, h.TOP_GAMES_SCHEMA), TOP_GAMES)
