@@ -172,6 +172,35 @@ def poll(
         raise UserError(str(exc)) from exc
 
 
+@app.command()
+def demo(
+    days: float = typer.Option(3, help="Simulated days to collect (10-minute polls)."),
+    seed: int = typer.Option(42, help="Simulator world seed."),
+    channels: int = typer.Option(120, help="Live channels per platform at the daily peak."),
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+    increment_hours: float = typer.Option(8, help="Load + snapshot every N simulated hours."),
+    faults: float = typer.Option(0.0, help="Simulator fault rate (the loaders must cope)."),
+    docs: bool = typer.Option(True, help="Generate dbt docs at the end."),
+) -> None:
+    """Simulator -> loaders -> dbt build/snapshot -> checks -> docs -> summary, offline."""
+    from rich.console import Console
+
+    from loaders.dbt_run import DbtFailed
+    from loaders.demo import DemoConfig, DemoFailed, print_summary, run_demo
+    from loaders.pipeline import ConfigError
+
+    console = Console()
+    cfg = DemoConfig(
+        days=days, seed=seed, channels=channels, target=target,
+        increment_hours=increment_hours, faults=faults, docs=docs,
+    )  # fmt: skip
+    try:
+        summary = run_demo(cfg, echo=console.print)
+    except (DemoFailed, DbtFailed, ConfigError) as exc:
+        raise UserError(str(exc)) from exc
+    print_summary(summary, cfg, console)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line and exit code 2."""
     import os

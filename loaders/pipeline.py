@@ -133,6 +133,11 @@ def destination(target: str) -> tuple[Any, Any, Path]:
 def make_pipeline(platform: str, target: str = "duckdb") -> Any:
     import dlt
 
+    # Resources yield arrow tables; dlt adds its lineage columns to them only when asked.
+    # dbt staging relies on _dlt_load_id / _dlt_id (loaders/raw_tables.md).
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+
     dest, staging, pipelines_dir = destination(target)
     return dlt.pipeline(
         pipeline_name=f"gst_{platform}",
@@ -392,18 +397,19 @@ def run_poll(
             if max_polls and polls >= max_polls:
                 break
             if time.monotonic() - last_flush >= flush_every:
-                _flush(pipelines, echo)
+                flush(pipelines, echo)
                 last_flush = time.monotonic()
             stop.wait(max(0.0, every - (time.monotonic() - started)))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        _flush(pipelines, echo)
+        flush(pipelines, echo)
     return polls
 
 
-def _flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> None:
-    """Normalize and load every extracted poll of each platform."""
+def flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> list[str]:
+    """Normalize and load every extracted poll of each platform; returns the failed ones."""
+    failed = []
     for name, pipeline in pipelines.items():
         if not pipeline.list_extracted_load_packages():
             continue
@@ -414,4 +420,6 @@ def _flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> None:
             rows = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()) if t[:4] != "_dlt")
             echo(f"{name}: loaded {rows or 'no rows'}")
         except Exception as exc:
+            failed.append(name)
             echo(f"{name}: load FAILED - {one_sentence(name, exc)}")
+    return failed

@@ -112,7 +112,12 @@ class _DuckDB:
         if not path.exists():
             raise ValidationError(f"DuckDB warehouse {path} does not exist (run `gst load`)")
         try:
-            self.con = duckdb.connect(str(path), read_only=True)
+            try:
+                self.con = duckdb.connect(str(path), read_only=True)
+            except duckdb.ConnectionException:
+                # this process already holds a read-write connection (e.g. `gst demo` after
+                # loading): DuckDB requires the same configuration for a second one.
+                self.con = duckdb.connect(str(path))
         except duckdb.Error as exc:
             raise ValidationError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
 

@@ -18,6 +18,7 @@ import dlt
 import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from loaders.chzzk import settings
 from loaders.chzzk.helpers import (
@@ -91,7 +92,9 @@ def chzzk_source(
         client = RESTClient(
             base_url=openapi_base_url,
             session=session,
-            headers={"Client-Id": client_id, "Client-Secret": client_secret},
+            headers={"Client-Id": client_id},
+            # As auth, not a plain header: dlt logs request headers at DEBUG, never auth values.
+            auth=APIKeyAuth(name="Client-Secret", api_key=client_secret, location="header"),
         )
     else:
         variant, path, size = "service", settings.SERVICE_LIVES_PATH, settings.SERVICE_PAGE_SIZE
@@ -144,8 +147,7 @@ def chzzk_source(
             stats.page(rows=table.num_rows, quarantined=len(rejected))
             for bad in rejected:
                 log.warning("quarantined: %s", bad.reason)
-            if table.num_rows:
-                yield table
+            yield table  # even empty: the table exists before anyone is live
             if rejected:
                 yield quarantine_batch(rejected)
             if cursor is None:

@@ -150,8 +150,7 @@ def soop_source(
             stats.page(rows=table.num_rows, quarantined=len(rejected))
             for bad in rejected:
                 log.warning("quarantined: %s", bad.reason)
-            if table.num_rows:
-                yield table
+            yield table  # even empty: the table exists before anyone is live
             if rejected:
                 yield quarantine_batch(rejected)
             if len(items) < settings.PAGE_SIZE or (
@@ -192,8 +191,7 @@ def soop_source(
                 return
             table, rejected = categories_page(items, cat_where, poll, seen)
             stats.page(rows=table.num_rows, quarantined=len(rejected))
-            if table.num_rows:
-                yield table
+            yield table  # even empty: the table exists before anyone is live
             if rejected:
                 yield quarantine_batch(rejected)
             if len(items) < settings.CATEGORY_PAGE_SIZE:

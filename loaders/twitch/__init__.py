@@ -188,8 +188,7 @@ def _paged_rows(
             if limit is not None:
                 rows = rows[: max(0, limit - taken)]
             taken += len(rows)
-            if rows:
-                yield rows
+            yield rows  # even empty: the table exists before anyone is live
             if limit is not None and taken >= limit:
                 break
     except BadPayload as exc:

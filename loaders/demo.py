@@ -1,0 +1,263 @@
+"""`gst demo`: the whole job on one machine, offline.
+
+simulator (a subprocess, so it does not compete with the loaders for the GIL)
+-> loaders (one poll of every platform every `poll_minutes` simulated minutes; each poll is
+extracted, and the polls of an increment are loaded together as a micro-batch)
+-> dbt seed, then per increment the snapshot inputs and `dbt snapshot`, so snapshots hold
+real history -> validate raw -> full `dbt build` -> validate gold -> `dbt docs generate`
+-> a summary.
+
+The loaders do not know about the simulated clock: the demo advances it through the
+simulator's admin endpoint between polls, exactly like time passing for a real poller.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from loaders import ledger
+from loaders.dbt_run import dbt
+from loaders.pipeline import ConfigError, finish_pending, flush, make_pipeline, make_source
+
+RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
+DBT_SCHEMAS = ("staging", "silver", "gold", "seeds", "snapshots", "ops")
+PUBLIC_ONLY = (
+    "SOURCES__CHZZK__CLIENT_ID",
+    "SOURCES__CHZZK__CLIENT_SECRET",
+    "SOURCES__SOOP__CLIENT_ID",
+)
+
+
+class DemoFailed(RuntimeError):
+    """A demo step that failed; the message says which step and why."""
+
+
+@dataclass
+class DemoConfig:
+    days: float = 3
+    seed: int = 42
+    channels: int = 120
+    target: str = "duckdb"
+    poll_minutes: int = 10
+    increment_hours: float = 8
+    start: str = "2026-11-02T00:00:00Z"
+    faults: float = 0.0
+    fresh: bool = True
+    docs: bool = True
+    validate: bool = True
+    truth_path: str = "data/truth.json"
+
+
+class SimulatorProcess:
+    """`gst simulate` in a child process; reads the env block it prints."""
+
+    def __init__(self, cfg: DemoConfig):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        Path(cfg.truth_path).parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable, "-m", "loaders.cli", "simulate",
+            "--port", str(self.port), "--seed", str(cfg.seed),
+            "--channels", str(cfg.channels), "--faults", str(cfg.faults),
+            "--start", cfg.start, "--truth-out", cfg.truth_path,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env: dict[str, str] = {}
+        for line in self.proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                self.env[key] = value
+            if line.startswith("# advance the clock"):
+                break
+        if not self.env:
+            err = self.proc.stderr.read() if self.proc.stderr else ""  # type: ignore[union-attr]
+            raise DemoFailed(f"the simulator did not start: {err.strip()[-500:]}")
+
+    def advance(self, minutes: float) -> None:
+        requests.post(f"{self.base_url}/_sim/advance", params={"minutes": minutes}, timeout=30)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def reset_warehouse(target: str) -> None:
+    """Start from an empty warehouse: the demo replays the simulated days from the start."""
+    if target == "duckdb":
+        path = Path(os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb"))
+        for item in (path, Path(f"{path}.wal"), Path(f"{path.resolve()}.dlt")):
+            if item.is_dir():
+                shutil.rmtree(item)
+            elif item.exists():
+                item.unlink()
+        return
+    from loaders.pipeline import destination
+
+    with ledger.connect(target) as con:
+        for schema in (*RAW_SCHEMAS, *DBT_SCHEMAS):
+            con.execute(f"drop schema if exists {schema} cascade")
+    shutil.rmtree(destination(target)[2], ignore_errors=True)
+
+
+def _step(echo: Callable[[str], None], text: str) -> float:
+    echo(f"[bold cyan]==>[/] {text}")
+    return time.monotonic()
+
+
+def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the demo; returns the summary figures (also printed)."""
+    started = time.monotonic()
+    # dlt warns for every extracted package when a micro-batch of polls is normalized
+    # together; the demo reports progress itself.
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    if cfg.fresh:
+        reset_warehouse(cfg.target)
+    t0 = _step(echo, f"starting the API simulator (seed {cfg.seed}, {cfg.channels} channels)")
+    sim = SimulatorProcess(cfg)
+    saved = {k: os.environ.get(k) for k in sim.env}
+    os.environ.update({k: v for k, v in sim.env.items() if k not in PUBLIC_ONLY})
+    try:
+        echo(f"    simulator at {sim.base_url} ({time.monotonic() - t0:.1f}s)")
+        _collect(cfg, sim, echo)
+    finally:
+        sim.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    if cfg.validate:
+        t0 = _step(echo, "validating raw data (Great Expectations)")
+        _validate("raw", cfg.target, echo)
+    t0 = _step(echo, "dbt build (models, tests, unit tests, snapshots)")
+    with ledger.run("build", cfg.target):
+        dbt("build", target=cfg.target)
+    echo(f"    built in {time.monotonic() - t0:.0f}s")
+    if cfg.validate:
+        _step(echo, "validating silver and gold (Great Expectations)")
+        _validate("gold", cfg.target, echo)
+    if cfg.docs:
+        _step(echo, "dbt docs generate")
+        dbt("docs", "generate", target=cfg.target, quiet=True)
+    summary = summarize(cfg.target)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> None:
+    names = ["chzzk", "soop", "twitch", "steam"]
+    pipelines = {name: make_pipeline(name, cfg.target) for name in names}
+    for pipeline in pipelines.values():
+        finish_pending(pipeline)
+    polls = int(round(cfg.days * 24 * 60 / cfg.poll_minutes))
+    per_increment = max(1, int(round(cfg.increment_hours * 60 / cfg.poll_minutes)))
+    dbt("seed", target=cfg.target, quiet=True)
+    t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
+    for poll in range(1, polls + 1):
+        for name in names:
+            try:
+                pipelines[name].extract(make_source(name))
+            except ConfigError:
+                raise
+            except Exception as exc:  # a failed poll is reported, the demo goes on
+                from loaders.pipeline import one_sentence
+
+                echo(f"    [yellow]{name} poll {poll} failed: {one_sentence(name, exc)}")
+        sim.advance(cfg.poll_minutes)
+        if poll % per_increment == 0 or poll == polls:
+            failed = flush(pipelines, lambda _line: None)
+            if failed:
+                raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
+            dbt("run", "--select", "+resource_type:snapshot", target=cfg.target, quiet=True)
+            dbt("snapshot", target=cfg.target, quiet=True)
+            hours = poll * cfg.poll_minutes / 60
+            echo(
+                f"    {hours:5.0f} simulated hours loaded and snapshotted "
+                f"({time.monotonic() - t0:.0f}s)"
+            )
+
+
+def _validate(suite: str, target: str, echo: Callable[[str], None]) -> None:
+    from loaders.validate import validate
+
+    report = validate(suite, target)
+    echo(f"    {report.summary()}")
+    if not report.success:
+        lines = "\n".join(f"      {line}" for line in report.failure_lines())
+        raise DemoFailed(f"{suite} validation failed; gold is not rebuilt on bad data:\n{lines}")
+
+
+SUMMARY_SQL = {
+    "raw observations": (
+        "select (select count(*) from raw_chzzk.lives) + (select count(*) from raw_soop.broads)"
+        " + (select count(*) from raw_twitch.streams) as n"
+    ),
+    "steam player readings": "select count(*) as n from raw_steam.current_players",
+    "broadcast sessions": "select count(*) as n from silver.int_broadcast_sessions_sessionized",
+    "streamer-game spells": "select count(*) as n from silver.int_streamer_game_spells",
+    "snapshot versions (streamer game)": (
+        "select count(*) as n from snapshots.snp_streamer_current_game"
+    ),
+    "channels with game history in snapshots": (
+        "select count(*) as n from (select platform, channel_id"
+        " from snapshots.snp_streamer_current_game group by platform, channel_id"
+        " having count(*) > 1) as multi"
+    ),
+    "unmapped categories": "select count(*) as n from silver.int_categories_unmapped",
+}
+TOP_GAMES_SQL = """
+select g.name_en, g.name_ko, sum(h.hours_watched) as hours_watched
+from silver.int_category_viewers_hourly as h
+inner join seeds.games as g on g.game_key = h.game_key
+where g.category_kind = 'game'
+group by g.name_en, g.name_ko
+order by hours_watched desc
+limit 5
+"""
+
+
+def summarize(target: str) -> dict[str, Any]:
+    with ledger.connect(target) as con:
+        figures = {label: con.rows(sql)[0]["n"] for label, sql in SUMMARY_SQL.items()}
+        top_games = con.rows(TOP_GAMES_SQL)
+    return {"figures": figures, "top_games": top_games}
+
+
+def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="Game & Stream Trends demo", show_header=False)
+    for label, value in summary["figures"].items():
+        table.add_row(label, f"{value:,}")
+    table.add_row("time", f"{summary['seconds']:.0f}s")
+    console.print(table)
+    games = Table(title="Top games by hours watched (all platforms)")
+    for column in ("game", "게임", "hours watched"):
+        games.add_column(column)
+    for row in summary["top_games"]:
+        games.add_row(row["name_en"], row["name_ko"], f"{float(row['hours_watched']):,.0f}")
+    console.print(games)
+    where = os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb")
+    console.print(
+        f"Warehouse: {where if cfg.target == 'duckdb' else cfg.target} · planted truth: "
+        f"{cfg.truth_path}\nExplore: `make docs` (dbt docs on http://localhost:8080), "
+        f"`.venv/bin/gst status`, or query it, e.g. "
+        f'`duckdb {where} "select * from silver.int_broadcast_sessions_sessionized limit 5"`'
+    )
