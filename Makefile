@@ -37,7 +37,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check loaders tests bench
 	$(BIN)/ruff format --check loaders tests bench
-	$(BIN)/sqlfluff lint models macros snapshots tests analyses --disable-progress-bar --nofail-on-warnings
+	$(BIN)/sqlfluff lint models macros snapshots tests analyses --disable-progress-bar
 
 docs: install
 	$(BIN)/dbt docs generate

@@ -148,7 +148,7 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
         _validate("raw", cfg.target, echo)
     t0 = _step(echo, "dbt build (models, tests, unit tests, snapshots)")
     with ledger.run("build", cfg.target):
-        dbt("build", target=cfg.target)
+        dbt("build", target=cfg.target, quiet=True)
     echo(f"    built in {time.monotonic() - t0:.0f}s")
     if cfg.validate:
         _step(echo, "validating silver and gold (Great Expectations)")
@@ -182,9 +182,11 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 echo(f"    [yellow]{name} poll {poll} failed: {one_sentence(name, exc)}")
         sim.advance(cfg.poll_minutes)
         if poll % per_increment == 0 or poll == polls:
-            failed = flush(pipelines, lambda _line: None)
-            if failed:
-                raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
+            for name in names:
+                with ledger.run("load", cfg.target, platform=name) as entry:
+                    if flush({name: pipelines[name]}, lambda _line: None):
+                        entry.update(status="failed", message="load of a micro-batch failed")
+                        raise DemoFailed(f"loading {name} failed; see `gst status`")
             dbt("run", "--select", "+resource_type:snapshot", target=cfg.target, quiet=True)
             dbt("snapshot", target=cfg.target, quiet=True)
             hours = poll * cfg.poll_minutes / 60

@@ -36,8 +36,18 @@ from loaders.simulator.world import (
 )
 
 FAULT_KINDS = (
-    "429", "429_retry_after", "500", "502", "503", "slow", "truncated", "html",
-    "duplicates", "shifted", "unknown_field", "changed_type",
+    "429",
+    "429_retry_after",
+    "500",
+    "502",
+    "503",
+    "slow",
+    "truncated",
+    "html",
+    "duplicates",
+    "shifted",
+    "unknown_field",
+    "changed_type",
 )
 LIST_FAULTS = ("duplicates", "shifted")
 PREFIXES = {
@@ -51,10 +61,22 @@ PREFIXES = {
     "steam-web-api": "SOURCES__STEAM__WEB_API_BASE_URL",
     "steam-store": "SOURCES__STEAM__STORE_BASE_URL",
 }
-_TITLES = ("{g} 달립니다", "오늘도 {g}", "[{g}] 랭크 올리기", "{g} 정복기 #{n}", "시청자 참여 {g}",
-           "{g} 뉴비 환영", "밤샘 {g}")
-_TALK_TITLES = ("소통 방송", "저챗 ~ 오늘 하루 어땠어요", "수다 타임", "아침 인사 방송",
-                "그냥 떠들기")
+_TITLES = (
+    "{g} 달립니다",
+    "오늘도 {g}",
+    "[{g}] 랭크 올리기",
+    "{g} 정복기 #{n}",
+    "시청자 참여 {g}",
+    "{g} 뉴비 환영",
+    "밤샘 {g}",
+)
+_TALK_TITLES = (
+    "소통 방송",
+    "저챗 ~ 오늘 하루 어땠어요",
+    "수다 타임",
+    "아침 인사 방송",
+    "그냥 떠들기",
+)
 _LANGS = ("ko", "en", "ja")
 
 
@@ -109,7 +131,8 @@ def _parse_start(start: str | datetime) -> int:
 
 def _kst_text(minute: int) -> str:
     return datetime.fromtimestamp(minute * 60 + 9 * 3600, timezone.utc).strftime(
-        "%Y-%m-%d %H:%M:%S")
+        "%Y-%m-%d %H:%M:%S"
+    )
 
 
 def _iso(minute: int) -> str:
@@ -162,8 +185,10 @@ class Simulator:
             raise ValueError(f"simulator: faults must be within 0..1, got {faults}")
         unknown = set(world_knobs) - set(WorldKnobs.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"simulator: unknown world knob(s) {sorted(unknown)}; known: "
-                             f"{sorted(WorldKnobs.__dataclass_fields__)}")
+            raise ValueError(
+                f"simulator: unknown world knob(s) {sorted(unknown)}; known: "
+                f"{sorted(WorldKnobs.__dataclass_fields__)}"
+            )
         self.seed, self.faults = int(seed), float(faults)
         self.world = World(seed=seed, channels=channels, knobs=WorldKnobs(**world_knobs))
         self._now = _parse_start(start)
@@ -171,8 +196,10 @@ class Simulator:
         self.slow_seconds, self.max_faulty_attempts = slow_seconds, max_faulty_attempts
         self.twitch_token_ttl = twitch_token_ttl
         self.creds = {
-            "chzzk_client_id": chzzk_client_id, "chzzk_client_secret": chzzk_client_secret,
-            "soop_client_id": soop_client_id, "twitch_client_id": twitch_client_id,
+            "chzzk_client_id": chzzk_client_id,
+            "chzzk_client_secret": chzzk_client_secret,
+            "soop_client_id": soop_client_id,
+            "twitch_client_id": twitch_client_id,
             "twitch_client_secret": twitch_client_secret,
         }
         self._twitch_limit = (twitch_rate_limit, twitch_rate_window)
@@ -191,8 +218,12 @@ class Simulator:
         server.sim = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="gst-simulator",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            name="gst-simulator",
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -256,13 +287,19 @@ class Simulator:
         if route is None:
             for (m, pfx, pattern), fn in PATTERN_ROUTES.items():
                 if m == method and pfx == prefix and ("/" + rest).startswith(pattern):
-                    tail = ("/" + rest)[len(pattern):].strip("/")
+                    tail = ("/" + rest)[len(pattern) :].strip("/")
                     if tail and "/" not in tail:
                         route, args = fn, (tail,)
                         break
         if route is None:
-            return Reply(404, {"error": "Not Found", "status": 404,
-                               "message": f"no simulated endpoint {method} {path}"})
+            return Reply(
+                404,
+                {
+                    "error": "Not Found",
+                    "status": 404,
+                    "message": f"no simulated endpoint {method} {path}",
+                },
+            )
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         fault = self._fault(method, target, body)
         if fault in ("429", "429_retry_after", "500", "502", "503", "html"):
@@ -320,17 +357,23 @@ class Simulator:
             headers = {"Retry-After": "1"} if fault == "429_retry_after" else {}
             if prefix.startswith("twitch"):
                 limit = self._twitch_limit[0]
-                headers |= {"Ratelimit-Limit": str(limit), "Ratelimit-Remaining": "0",
-                            "Ratelimit-Reset": str(self._now + 1)}
-                return Reply(429, {"error": "Too Many Requests", "status": 429, "message": ""},
-                             headers)
+                headers |= {
+                    "Ratelimit-Limit": str(limit),
+                    "Ratelimit-Remaining": "0",
+                    "Ratelimit-Reset": str(self._now + 1),
+                }
+                return Reply(
+                    429, {"error": "Too Many Requests", "status": 429, "message": ""}, headers
+                )
             if prefix.startswith("steam"):
                 return Reply(429, None, headers)
             return Reply(429, {"code": 429, "message": "Too Many Requests"}, headers)
         if fault == "html":
-            page = ("<!DOCTYPE html><html><head><title>Service Temporarily Unavailable</title>"
-                    "</head><body><h1>잠시 후 다시 시도해 주세요</h1><p>Please try again later."
-                    "</p></body></html>")
+            page = (
+                "<!DOCTYPE html><html><head><title>Service Temporarily Unavailable</title>"
+                "</head><body><h1>잠시 후 다시 시도해 주세요</h1><p>Please try again later."
+                "</p></body></html>"
+            )
             return Reply(200, page.encode(), raw=True, content_type="text/html; charset=utf-8")
         status = int(fault)
         text = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
@@ -380,8 +423,12 @@ def _retype(obj: Any) -> None:
             continue
         if isinstance(value, int):
             obj[key] = str(value)
-        elif isinstance(value, str) and value.isdigit() and len(value) < 12 and not (
-                key.endswith("cate_no") or value.startswith("0")):
+        elif (
+            isinstance(value, str)
+            and value.isdigit()
+            and len(value) < 12
+            and not (key.endswith("cate_no") or value.startswith("0"))
+        ):
             obj[key] = int(value)
         elif isinstance(value, dict):
             _retype(value)
@@ -410,35 +457,55 @@ def _chzzk_item(sim: Simulator, st: LiveState, j: int, service: bool) -> dict:
     thumb = f"https://livecloud-thumb.akamaized.net/chzzk/livecloud/KR/stream/{live_id}/live/"
     image = f"https://nng-phinf.pstatic.net/MjAyNTA1/{s.ids[i][:12]}.png"
     item = {
-        "liveId": live_id, "liveTitle": sim._title(live_id, gi),
-        "concurrentUserCount": int(st.viewers[j]), "openDate": _kst_text(int(st.started_min[j])),
-        "adult": bool(s.adult[i]), "tags": [g.name_ko] if g.kind == "game" else ["소통"],
-        "categoryType": ctype, "liveCategory": slug, "liveCategoryValue": value,
+        "liveId": live_id,
+        "liveTitle": sim._title(live_id, gi),
+        "concurrentUserCount": int(st.viewers[j]),
+        "openDate": _kst_text(int(st.started_min[j])),
+        "adult": bool(s.adult[i]),
+        "tags": [g.name_ko] if g.kind == "game" else ["소통"],
+        "categoryType": ctype,
+        "liveCategory": slug,
+        "liveCategoryValue": value,
     }
     if service:
         item |= {
-            "liveImageUrl": thumb + "image_{type}.jpg", "defaultThumbnailImageUrl": None,
-            "accumulateCount": int(st.viewers[j]) * 3 + live_id % 1000, "openDate":
-            item["openDate"], "chatChannelId": f"N1{live_id:x}", "blindType": None,
-            "watchPartyNo": None, "watchPartyTag": None,
-            "channel": {"channelId": s.ids[i], "channelName": s.names[i],
-                        "channelImageUrl": image, "verifiedMark": bool(s.pop[i] > 1000)},
+            "liveImageUrl": thumb + "image_{type}.jpg",
+            "defaultThumbnailImageUrl": None,
+            "accumulateCount": int(st.viewers[j]) * 3 + live_id % 1000,
+            "openDate": item["openDate"],
+            "chatChannelId": f"N1{live_id:x}",
+            "blindType": None,
+            "watchPartyNo": None,
+            "watchPartyTag": None,
+            "channel": {
+                "channelId": s.ids[i],
+                "channelName": s.names[i],
+                "channelImageUrl": image,
+                "verifiedMark": bool(s.pop[i] > 1000),
+            },
         }
     else:
-        item |= {"liveThumbnailImageUrl": thumb + "image_{type}.jpg", "channelId": s.ids[i],
-                 "channelName": s.names[i], "channelImageUrl": image}
+        item |= {
+            "liveThumbnailImageUrl": thumb + "image_{type}.jpg",
+            "channelId": s.ids[i],
+            "channelName": s.names[i],
+            "channelImageUrl": image,
+        }
     return item
 
 
 def chzzk_open_lives(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
     c = sim.creds
-    if (headers.get("Client-Id") != c["chzzk_client_id"]
-            or headers.get("Client-Secret") != c["chzzk_client_secret"]):
+    if (
+        headers.get("Client-Id") != c["chzzk_client_id"]
+        or headers.get("Client-Secret") != c["chzzk_client_secret"]
+    ):
         return Reply(401, {"code": 401, "message": "INVALID_CLIENT", "content": None})
     size = _int_param(q, "size", 20, 1, 20)
     if size is None:
-        return Reply(400, {"code": 400, "message": "size must be between 1 and 20",
-                           "content": None})
+        return Reply(
+            400, {"code": 400, "message": "size must be between 1 and 20", "content": None}
+        )
     st = sim.state("chzzk")
     pos = 0
     if q.get("next"):
@@ -451,34 +518,52 @@ def chzzk_open_lives(sim: Simulator, q: dict, headers: Message, form: dict, *, f
     hi = min(len(st), pos + size)
     data = [_chzzk_item(sim, st, j, service=False) for j in range(lo, hi)]
     nxt = _b64(f"{st.viewers[hi - 1]}:{st.live_id[hi - 1]}") if hi < len(st) else None
-    return Payload({"code": 200, "message": None,
-                    "content": {"data": data, "page": {"next": nxt}}}, data)
+    return Payload(
+        {"code": 200, "message": None, "content": {"data": data, "page": {"next": nxt}}}, data
+    )
 
 
 def chzzk_service_lives(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
     size = _int_param(q, "size", 20, 1, 50)
     if size is None:
-        return Reply(400, {"code": 400, "message": "size must be between 1 and 50",
-                           "content": None})
+        return Reply(
+            400, {"code": 400, "message": "size must be between 1 and 50", "content": None}
+        )
     st = sim.state("chzzk")
     pos = 0
     if q.get("concurrentUserCount") or q.get("liveId"):
         try:
             pos = st.after(int(q["concurrentUserCount"]), int(q["liveId"]))
         except (KeyError, ValueError):
-            return Reply(400, {"code": 400, "message": "concurrentUserCount and liveId are "
-                               "both required integers", "content": None})
+            return Reply(
+                400,
+                {
+                    "code": 400,
+                    "message": "concurrentUserCount and liveId are both required integers",
+                    "content": None,
+                },
+            )
     lo = max(0, pos - sim._shift(fault))
     hi = min(len(st), pos + size)
     data = [_chzzk_item(sim, st, j, service=True) for j in range(lo, hi)]
-    nxt = ({"concurrentUserCount": int(st.viewers[hi - 1]), "liveId": int(st.live_id[hi - 1])}
-           if hi < len(st) else None)
-    return Payload({"code": 200, "message": None,
-                    "content": {"size": len(data), "page": {"next": nxt}, "data": data}}, data)
+    nxt = (
+        {"concurrentUserCount": int(st.viewers[hi - 1]), "liveId": int(st.live_id[hi - 1])}
+        if hi < len(st)
+        else None
+    )
+    return Payload(
+        {
+            "code": 200,
+            "message": None,
+            "content": {"size": len(data), "page": {"next": nxt}, "data": data},
+        },
+        data,
+    )
 
 
-def chzzk_channel(sim: Simulator, q: dict, headers: Message, form: dict, channel_id: str, *,
-                  fault=None):
+def chzzk_channel(
+    sim: Simulator, q: dict, headers: Message, form: dict, channel_id: str, *, fault=None
+):
     s = sim.world.streamers("chzzk")
     i = s.id_index.get(channel_id)
     if i is None:
@@ -486,11 +571,15 @@ def chzzk_channel(sim: Simulator, q: dict, headers: Message, form: dict, channel
     live = bool(np.any(sim.state("chzzk").idx == i))
     grown = int(s.followers[i] * (1 + 0.002 * max(0, kst_day(sim.minute()) - 20_000)))
     content = {
-        "channelId": s.ids[i], "channelName": s.names[i],
+        "channelId": s.ids[i],
+        "channelName": s.names[i],
         "channelImageUrl": f"https://nng-phinf.pstatic.net/MjAyNTA1/{s.ids[i][:12]}.png",
-        "verifiedMark": bool(s.pop[i] > 1000), "channelType": "STREAMING",
-        "channelDescription": f"{s.names[i]}의 방송국입니다", "followerCount": grown,
-        "openLive": live, "subscriptionAvailability": bool(s.pop[i] > 200),
+        "verifiedMark": bool(s.pop[i] > 1000),
+        "channelType": "STREAMING",
+        "channelDescription": f"{s.names[i]}의 방송국입니다",
+        "followerCount": grown,
+        "openLive": live,
+        "subscriptionAvailability": bool(s.pop[i] > 200),
     }
     return Payload({"code": 200, "message": None, "content": content})
 
@@ -502,12 +591,19 @@ def _soop_item(sim: Simulator, st: LiveState, j: int) -> dict:
     i, live_id, gi = int(st.idx[j]), int(st.live_id[j]), int(st.game[j])
     broad_no = str(200_000_000 + live_id)
     return {
-        "broad_no": broad_no, "broad_title": sim._title(live_id, gi),
-        "broad_thumb": f"//liveimg.sooplive.co.kr/m/{broad_no}", "broad_cate_no":
-        w.games[gi].soop_cate, "broad_start": _kst_text(int(st.started_min[j])),
-        "total_view_cnt": str(int(st.viewers[j])), "user_id": s.ids[i], "user_nick": s.names[i],
-        "broad_grade": "19" if s.adult[i] else "0", "is_password": "1" if s.password[i] else "0",
-        "broad_bps": "8000", "broad_resolution": "1920x1080", "visit_broad_type": "0",
+        "broad_no": broad_no,
+        "broad_title": sim._title(live_id, gi),
+        "broad_thumb": f"//liveimg.sooplive.co.kr/m/{broad_no}",
+        "broad_cate_no": w.games[gi].soop_cate,
+        "broad_start": _kst_text(int(st.started_min[j])),
+        "total_view_cnt": str(int(st.viewers[j])),
+        "user_id": s.ids[i],
+        "user_nick": s.names[i],
+        "broad_grade": "19" if s.adult[i] else "0",
+        "is_password": "1" if s.password[i] else "0",
+        "broad_bps": "8000",
+        "broad_resolution": "1920x1080",
+        "visit_broad_type": "0",
         "profile_img": f"//profile.img.sooplive.co.kr/LOGO/{s.ids[i][:2]}/{s.ids[i]}.jpg",
     }
 
@@ -547,8 +643,16 @@ def soop_open_list(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
     if positions is None:
         return Payload({"result": -2, "msg": "select_key 값이 올바르지 않습니다."})
     broad = _soop_page(sim, st, positions, page, fault)
-    return Payload({"total_cnt": int(len(positions)), "page_no": page, "page_block": 60,
-                    "time": sim._now, "broad": broad}, broad)
+    return Payload(
+        {
+            "total_cnt": int(len(positions)),
+            "page_no": page,
+            "page_block": 60,
+            "time": sim._now,
+            "broad": broad,
+        },
+        broad,
+    )
 
 
 def soop_web_list(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
@@ -570,16 +674,21 @@ def soop_search(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=
     st = sim.state("soop")
     views = np.bincount(st.game, weights=st.viewers, minlength=len(w.games))
     cats = sorted(range(len(w.games)), key=lambda gi: (-views[gi], w.games[gi].soop_cate))
-    chunk = cats[(page - 1) * size: page * size]
+    chunk = cats[(page - 1) * size : page * size]
     rows = []
     for gi in chunk:
         g = w.games[gi]
         number = g.soop_cate if stable_hash(g.soop_cate) % 2 else str(int(g.soop_cate))
-        rows.append({"category_no": number, "category_name": g.soop_name,
-                     "view_cnt": int(views[gi]), "fixed_tags": [g.genre] if g.genre else [],
-                     "cate_img": f"https://admin.img.sooplive.co.kr/category_img/{number}.jpg"})
-    return Payload({"result": 1, "data": {"is_more": page * size < len(cats), "list": rows}},
-                   rows)
+        rows.append(
+            {
+                "category_no": number,
+                "category_name": g.soop_name,
+                "view_cnt": int(views[gi]),
+                "fixed_tags": [g.genre] if g.genre else [],
+                "cate_img": f"https://admin.img.sooplive.co.kr/category_img/{number}.jpg",
+            }
+        )
+    return Payload({"result": 1, "data": {"is_more": page * size < len(cats), "list": rows}}, rows)
 
 
 # ====================================================================== Twitch
@@ -595,8 +704,9 @@ def twitch_token(sim: Simulator, q: dict, headers: Message, form: dict, *, fault
         token = f"{stable_hash(sim.seed, sim._now, len(sim._tokens), 'tok'):016x}"
         token = (token + f"{stable_hash(token):016x}")[:30]
         sim._tokens[token] = (params["client_id"], sim._now + sim.twitch_token_ttl)
-    return Payload({"access_token": token, "expires_in": sim.twitch_token_ttl,
-                    "token_type": "bearer"})
+    return Payload(
+        {"access_token": token, "expires_in": sim.twitch_token_ttl, "token_type": "bearer"}
+    )
 
 
 def twitch_validate(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
@@ -611,20 +721,31 @@ def twitch_validate(sim: Simulator, q: dict, headers: Message, form: dict, *, fa
 def _helix_auth(sim: Simulator, headers: Message) -> Reply | dict[str, str]:
     auth = headers.get("Authorization") or ""
     if not auth.startswith("Bearer "):
-        return Reply(401, {"error": "Unauthorized", "status": 401,
-                           "message": "OAuth token is missing"})
-    got = sim._tokens.get(auth[len("Bearer "):].strip())
+        return Reply(
+            401, {"error": "Unauthorized", "status": 401, "message": "OAuth token is missing"}
+        )
+    got = sim._tokens.get(auth[len("Bearer ") :].strip())
     if got is None or got[1] <= sim._now:
-        return Reply(401, {"error": "Unauthorized", "status": 401,
-                           "message": "Invalid OAuth token"})
+        return Reply(
+            401, {"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}
+        )
     if headers.get("Client-Id") != got[0]:
-        return Reply(401, {"error": "Unauthorized", "status": 401,
-                           "message": "Client ID and OAuth token do not match"})
+        return Reply(
+            401,
+            {
+                "error": "Unauthorized",
+                "status": 401,
+                "message": "Client ID and OAuth token do not match",
+            },
+        )
     with sim._lock:
         bucket = sim._buckets.setdefault(got[0], _Bucket(*sim._twitch_limit))
         ok, remaining, to_full = bucket.take(sim._now)
-    rl = {"Ratelimit-Limit": str(sim._twitch_limit[0]), "Ratelimit-Remaining": str(remaining),
-          "Ratelimit-Reset": str(sim._now + to_full)}
+    rl = {
+        "Ratelimit-Limit": str(sim._twitch_limit[0]),
+        "Ratelimit-Remaining": str(remaining),
+        "Ratelimit-Reset": str(sim._now + to_full),
+    }
     if not ok:
         return Reply(429, {"error": "Too Many Requests", "status": 429, "message": ""}, rl)
     return rl
@@ -640,9 +761,16 @@ def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
         return rl
     first = _int_param(q, "first", 20, 1, 100)
     if first is None:
-        return Reply(400, {"error": "Bad Request", "status": 400,
-                           "message": "The parameter \"first\" was malformed: the value must be "
-                           "greater than or equal to 1 and less than or equal to 100"}, rl)
+        return Reply(
+            400,
+            {
+                "error": "Bad Request",
+                "status": 400,
+                "message": 'The parameter "first" was malformed: the value must be '
+                "greater than or equal to 1 and less than or equal to 100",
+            },
+            rl,
+        )
     st = sim.state("twitch")
     s = sim.world.streamers("twitch")
     multi = parse_qs(q.get("_raw", ""))
@@ -655,8 +783,11 @@ def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
         lang = _LANGS.index(q["language"]) if q["language"] in _LANGS else -1
         mask &= s.lang[st.idx] == lang
     if q.get("user_login"):
-        i = s.id_index.get(s.ids[s.logins.index(q["user_login"])]) if q[
-            "user_login"] in s.logins else -1
+        i = (
+            s.id_index.get(s.ids[s.logins.index(q["user_login"])])
+            if q["user_login"] in s.logins
+            else -1
+        )
         mask &= st.idx == i
     if q.get("user_id"):
         mask &= st.idx == s.id_index.get(q["user_id"], -1)
@@ -666,11 +797,15 @@ def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
         try:
             cursor = json.loads(_unb64(q["after"]))["a"]["Cursor"]
             viewers, live_id = (int(x) for x in cursor.split(":"))
-            pos = int(np.searchsorted(st.neg_key[positions],
-                                      -(viewers * 10_000_000_000 + live_id), side="right"))
+            pos = int(
+                np.searchsorted(
+                    st.neg_key[positions], -(viewers * 10_000_000_000 + live_id), side="right"
+                )
+            )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            return Reply(400, {"error": "Bad Request", "status": 400,
-                               "message": "invalid cursor"}, rl)
+            return Reply(
+                400, {"error": "Bad Request", "status": 400, "message": "invalid cursor"}, rl
+            )
         # the live list moves between requests: re-serve a few streams (never skip any)
         h = stable_hash(sim.seed, sim._now, "twitch-shift", pos)
         if h % 10 < 3:
@@ -681,18 +816,26 @@ def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
     for j in positions[lo:hi].tolist():
         i, live_id, gi = int(st.idx[j]), int(st.live_id[j]), int(st.game[j])
         g = sim.world.games[gi]
-        data.append({
-            "id": str(40_000_000_000 + live_id), "user_id": s.ids[i], "user_login": s.logins[i],
-            "user_name": s.logins[i].capitalize(), "game_id": g.twitch_id,
-            "game_name": g.twitch_name, "type": "live",
-            "title": sim._title(live_id, gi) if s.lang[i] == 0 else f"{g.twitch_name} stream",
-            "viewer_count": int(st.viewers[j]), "started_at": _iso(int(st.started_min[j])),
-            "language": _LANGS[int(s.lang[i])],
-            "thumbnail_url": "https://static-cdn.jtvnw.net/previews-ttv/live_user_"
-            f"{s.logins[i]}-{{width}}x{{height}}.jpg",
-            "tag_ids": [], "tags": ["한국어"] if s.lang[i] == 0 else ["English"],
-            "is_mature": bool(s.adult[i]),
-        })
+        data.append(
+            {
+                "id": str(40_000_000_000 + live_id),
+                "user_id": s.ids[i],
+                "user_login": s.logins[i],
+                "user_name": s.logins[i].capitalize(),
+                "game_id": g.twitch_id,
+                "game_name": g.twitch_name,
+                "type": "live",
+                "title": sim._title(live_id, gi) if s.lang[i] == 0 else f"{g.twitch_name} stream",
+                "viewer_count": int(st.viewers[j]),
+                "started_at": _iso(int(st.started_min[j])),
+                "language": _LANGS[int(s.lang[i])],
+                "thumbnail_url": "https://static-cdn.jtvnw.net/previews-ttv/live_user_"
+                f"{s.logins[i]}-{{width}}x{{height}}.jpg",
+                "tag_ids": [],
+                "tags": ["한국어"] if s.lang[i] == 0 else ["English"],
+                "is_mature": bool(s.adult[i]),
+            }
+        )
     pagination = {}
     if hi < len(positions):
         last = int(positions[hi - 1])
@@ -703,9 +846,13 @@ def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
 
 def _twitch_game(g) -> dict:
     igdb = str(100_000 + int(g.twitch_id) % 200_000) if g.kind == "game" else ""
-    return {"id": g.twitch_id, "name": g.twitch_name,
-            "box_art_url": f"https://static-cdn.jtvnw.net/ttv-boxart/{g.twitch_id}"
-            "-{width}x{height}.jpg", "igdb_id": igdb}
+    return {
+        "id": g.twitch_id,
+        "name": g.twitch_name,
+        "box_art_url": f"https://static-cdn.jtvnw.net/ttv-boxart/{g.twitch_id}"
+        "-{width}x{height}.jpg",
+        "igdb_id": igdb,
+    }
 
 
 def twitch_top_games(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
@@ -722,13 +869,15 @@ def twitch_top_games(sim: Simulator, q: dict, headers: Message, form: dict, *, f
         try:
             pos = int(json.loads(_unb64(q["after"]))["a"]["Offset"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            return Reply(400, {"error": "Bad Request", "status": 400,
-                               "message": "invalid cursor"}, rl)
+            return Reply(
+                400, {"error": "Bad Request", "status": 400, "message": "invalid cursor"}, rl
+            )
     lo = max(0, pos - sim._shift(fault))
     hi = min(len(order), pos + first)
     data = [_twitch_game(w.games[gi]) for gi in order[lo:hi]]
-    pagination = ({"cursor": _b64(json.dumps({"b": None, "a": {"Offset": hi}}))}
-                  if hi < len(order) else {})
+    pagination = (
+        {"cursor": _b64(json.dumps({"b": None, "a": {"Offset": hi}}))} if hi < len(order) else {}
+    )
     return Payload({"data": data, "pagination": pagination}, data, rl)
 
 
@@ -738,8 +887,9 @@ def twitch_games(sim: Simulator, q: dict, headers: Message, form: dict, *, fault
         return rl
     multi = parse_qs(q.get("_raw", ""))
     ids, names = set(multi.get("id", [])), set(multi.get("name", []))
-    data = [_twitch_game(g) for g in sim.world.games if g.twitch_id in ids or g.twitch_name in
-            names]
+    data = [
+        _twitch_game(g) for g in sim.world.games if g.twitch_id in ids or g.twitch_name in names
+    ]
     return Payload({"data": data}, data, rl)
 
 
@@ -748,9 +898,13 @@ def steam_current_players(sim: Simulator, q: dict, headers: Message, form: dict,
     try:
         appid = int(q.get("appid", ""))
     except ValueError:
-        return Reply(400, b"<html><head><title>Bad Request</title></head><body><h1>Bad Request"
-                     b"</h1>Required parameter 'appid' is missing</body></html>", raw=True,
-                     content_type="text/html; charset=UTF-8")
+        return Reply(
+            400,
+            b"<html><head><title>Bad Request</title></head><body><h1>Bad Request"
+            b"</h1>Required parameter 'appid' is missing</body></html>",
+            raw=True,
+            content_type="text/html; charset=UTF-8",
+        )
     apps = sim.world.apps
     a = apps.index.get(appid)
     if a is not None and apps.players_404[a]:
@@ -773,9 +927,15 @@ def steam_most_played(sim: Simulator, q: dict, headers: Message, form: dict, *, 
     ranks, before = _ranks(sim, day), _ranks(sim, day - 7)
     peak = sim.world.expected_players((kst_day_start(day) + int(21.5 * 60)) * 60) * 1.05
     rollup = (sim._now // 86400) * 86400
-    rows = [{"rank": r + 1, "appid": int(apps.appids[a]),
-             "last_week_rank": before.index(a) + 1 if a in before else 0,
-             "peak_in_game": int(peak[a])} for r, a in enumerate(ranks)]
+    rows = [
+        {
+            "rank": r + 1,
+            "appid": int(apps.appids[a]),
+            "last_week_rank": before.index(a) + 1 if a in before else 0,
+            "peak_in_game": int(peak[a]),
+        }
+        for r, a in enumerate(ranks)
+    ]
     return Payload({"response": {"rollup_date": rollup, "ranks": rows}}, rows)
 
 
@@ -792,8 +952,14 @@ def _store_limit(sim: Simulator) -> Reply | None:
 def _price(sim: Simulator, a: int, pct: int) -> dict:
     initial = int(sim.world.apps.price[a])
     final = int(round(initial * (100 - pct) / 100 / 1000) * 1000)
-    return {"currency": "KRW", "initial": initial, "final": final, "discount_percent": int(pct),
-            "initial_formatted": _krw(initial) if pct else "", "final_formatted": _krw(final)}
+    return {
+        "currency": "KRW",
+        "initial": initial,
+        "final": final,
+        "discount_percent": int(pct),
+        "initial_formatted": _krw(initial) if pct else "",
+        "final_formatted": _krw(final),
+    }
 
 
 def steam_appdetails(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
@@ -818,14 +984,19 @@ def steam_appdetails(sim: Simulator, q: dict, headers: Message, form: dict, *, f
             continue
         appid = int(apps.appids[a])
         genres = GENRE_MAP.get(apps.genre[a], ["Action"]) + (
-            ["Free To Play"] if apps.is_free[a] else [])
+            ["Free To Play"] if apps.is_free[a] else []
+        )
         data = {
-            "type": "game", "name": apps.names[a], "steam_appid": appid,
-            "required_age": apps.required_age[a], "is_free": bool(apps.is_free[a]),
+            "type": "game",
+            "name": apps.names[a],
+            "steam_appid": appid,
+            "required_age": apps.required_age[a],
+            "is_free": bool(apps.is_free[a]),
             "short_description": f"{apps.names[a]} — {apps.genre[a]}",
             "header_image": "https://shared.akamai.steamstatic.com/store_item_assets/steam/apps/"
             f"{appid}/header.jpg",
-            "developers": [f"Studio {appid % 997}"], "publishers": [f"Publisher {appid % 89}"],
+            "developers": [f"Studio {appid % 997}"],
+            "publishers": [f"Publisher {appid % 89}"],
             "platforms": {"windows": True, "mac": appid % 3 == 0, "linux": appid % 5 == 0},
             "categories": [{"id": cid, "description": d} for cid, d in apps.categories[a]],
             "genres": [{"id": GENRES[gname], "description": gname} for gname in genres],
@@ -837,37 +1008,63 @@ def steam_appdetails(sim: Simulator, q: dict, headers: Message, form: dict, *, f
     return Payload(out)
 
 
-_SCORES = ((0.95, 9, "Overwhelmingly Positive"), (0.8, 8, "Very Positive"),
-           (0.7, 7, "Mostly Positive"), (0.4, 5, "Mixed"), (0.2, 4, "Mostly Negative"),
-           (0.0, 2, "Very Negative"))
+_SCORES = (
+    (0.95, 9, "Overwhelmingly Positive"),
+    (0.8, 8, "Very Positive"),
+    (0.7, 7, "Mostly Positive"),
+    (0.4, 5, "Mixed"),
+    (0.2, 4, "Mostly Negative"),
+    (0.0, 2, "Very Negative"),
+)
 
 
-def steam_reviews(sim: Simulator, q: dict, headers: Message, form: dict, appid: str, *,
-                  fault=None):
+def steam_reviews(sim: Simulator, q: dict, headers: Message, form: dict, appid: str, *, fault=None):
     limited = _store_limit(sim)
     if limited:
         return limited
     apps = sim.world.apps
     a = apps.index.get(int(appid)) if appid.isdigit() else None
     if q.get("json") != "1":
-        return Reply(200, b"<html><body>Steam reviews</body></html>", raw=True,
-                     content_type="text/html; charset=utf-8")
+        return Reply(
+            200,
+            b"<html><body>Steam reviews</body></html>",
+            raw=True,
+            content_type="text/html; charset=utf-8",
+        )
     if a is None:
-        summary = {"num_reviews": 0, "review_score": 0, "review_score_desc": "No user reviews",
-                   "total_positive": 0, "total_negative": 0, "total_reviews": 0}
+        summary = {
+            "num_reviews": 0,
+            "review_score": 0,
+            "review_score_desc": "No user reviews",
+            "total_positive": 0,
+            "total_negative": 0,
+            "total_reviews": 0,
+        }
     elif q.get("cursor", "*") != "*":
-        return Payload({"success": 1, "query_summary": {"num_reviews": 0}, "reviews": [],
-                        "cursor": "*"})
+        return Payload(
+            {"success": 1, "query_summary": {"num_reviews": 0}, "reviews": [], "cursor": "*"}
+        )
     else:
         totals, positives = sim.world.reviews(sim._now)
         total, pos = int(totals[a]), int(positives[a])
         share = pos / total if total else 0.0
         score, desc = next((s, d) for lim, s, d in _SCORES if share >= lim)
-        summary = {"num_reviews": 0, "review_score": score, "review_score_desc": desc,
-                   "total_positive": pos, "total_negative": total - pos,
-                   "total_reviews": total}
-    return Payload({"success": 1, "query_summary": summary, "reviews": [],
-                    "cursor": "AoJ4" + _b64(str(appid))[:8]})
+        summary = {
+            "num_reviews": 0,
+            "review_score": score,
+            "review_score_desc": desc,
+            "total_positive": pos,
+            "total_negative": total - pos,
+            "total_reviews": total,
+        }
+    return Payload(
+        {
+            "success": 1,
+            "query_summary": summary,
+            "reviews": [],
+            "cursor": "AoJ4" + _b64(str(appid))[:8],
+        }
+    )
 
 
 ROUTES = {
@@ -881,10 +1078,16 @@ ROUTES = {
     ("GET", "twitch-api", "/helix/streams"): twitch_streams,
     ("GET", "twitch-api", "/helix/games/top"): twitch_top_games,
     ("GET", "twitch-api", "/helix/games"): twitch_games,
-    ("GET", "steam-web-api", "/ISteamUserStats/GetNumberOfCurrentPlayers/v1/"):
-        steam_current_players,
-    ("GET", "steam-web-api", "/ISteamUserStats/GetNumberOfCurrentPlayers/v1"):
-        steam_current_players,
+    (
+        "GET",
+        "steam-web-api",
+        "/ISteamUserStats/GetNumberOfCurrentPlayers/v1/",
+    ): steam_current_players,
+    (
+        "GET",
+        "steam-web-api",
+        "/ISteamUserStats/GetNumberOfCurrentPlayers/v1",
+    ): steam_current_players,
     ("GET", "steam-web-api", "/ISteamChartsService/GetMostPlayedGames/v1/"): steam_most_played,
     ("GET", "steam-web-api", "/ISteamChartsService/GetMostPlayedGames/v1"): steam_most_played,
     ("GET", "steam-store", "/api/appdetails"): steam_appdetails,
@@ -940,12 +1143,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-def serve(port: int = 8765, seed: int = 42, channels: int = 300, faults: float = 0.0,
-          start: str = "2026-11-02T00:00:00Z", truth_out: str | None = None,
-          echo=print, **kwargs: Any) -> None:
+def serve(
+    port: int = 8765,
+    seed: int = 42,
+    channels: int = 300,
+    faults: float = 0.0,
+    start: str = "2026-11-02T00:00:00Z",
+    truth_out: str | None = None,
+    echo=print,
+    **kwargs: Any,
+) -> None:
     """Run the simulator in the foreground until Ctrl-C (the `gst simulate` command)."""
-    sim = Simulator(seed=seed, channels=channels, faults=faults, start=start, port=port,
-                    **kwargs)
+    sim = Simulator(seed=seed, channels=channels, faults=faults, start=start, port=port, **kwargs)
     if truth_out:
         with open(truth_out, "w", encoding="utf-8") as fh:
             json.dump(sim.truth(), fh, ensure_ascii=False, indent=1)

@@ -69,37 +69,136 @@ class Game:
 # Streaming-only categories that are NOT in catalog.csv (the "unmapped categories" report's
 # content); each platform spells the Korean name a little differently.
 EXTRA_GAMES = (
-    Game("starlight_garden", 3120450, "Starlight Garden", "별빛 정원", "Starlight_Garden",
-         "별빛 정원", "GAME", "00040318", "별빛정원", "1984410247", "Starlight Garden", "game",
-         "Indie", 0.25, False),
-    Game("mabinogi_mobile", None, "Mabinogi Mobile", "마비노기 모바일", "Mabinogi_Mobile",
-         "마비노기 모바일", "GAME", "00040305", "마비노기모바일", "1617356742", "Mabinogi Mobile",
-         "game", "MMORPG", 0.30, False),
-    Game("dungeon_odyssey", 3120460, "Dungeon Odyssey", "던전 오디세이", "Dungeon_Odyssey",
-         "던전 오딧세이", "GAME", "00040322", "던전오딧세이", "1739914432", "Dungeon Odyssey",
-         "game", "Roguelike", 0.15, False),
+    Game(
+        "starlight_garden",
+        3120450,
+        "Starlight Garden",
+        "별빛 정원",
+        "Starlight_Garden",
+        "별빛 정원",
+        "GAME",
+        "00040318",
+        "별빛정원",
+        "1984410247",
+        "Starlight Garden",
+        "game",
+        "Indie",
+        0.25,
+        False,
+    ),
+    Game(
+        "mabinogi_mobile",
+        None,
+        "Mabinogi Mobile",
+        "마비노기 모바일",
+        "Mabinogi_Mobile",
+        "마비노기 모바일",
+        "GAME",
+        "00040305",
+        "마비노기모바일",
+        "1617356742",
+        "Mabinogi Mobile",
+        "game",
+        "MMORPG",
+        0.30,
+        False,
+    ),
+    Game(
+        "dungeon_odyssey",
+        3120460,
+        "Dungeon Odyssey",
+        "던전 오디세이",
+        "Dungeon_Odyssey",
+        "던전 오딧세이",
+        "GAME",
+        "00040322",
+        "던전오딧세이",
+        "1739914432",
+        "Dungeon Odyssey",
+        "game",
+        "Roguelike",
+        0.15,
+        False,
+    ),
 )
 
 FREE_APPS = {730, 570, 578080, 1599340, 1172470, 2074920, 2767030, 1422450, 1049590}
 GENRES = {
-    "Action": "1", "Strategy": "2", "RPG": "3", "Casual": "4", "Sports": "18", "Indie": "23",
-    "Adventure": "25", "Simulation": "28", "Massively Multiplayer": "29", "Free To Play": "37",
+    "Action": "1",
+    "Strategy": "2",
+    "RPG": "3",
+    "Casual": "4",
+    "Sports": "18",
+    "Indie": "23",
+    "Adventure": "25",
+    "Simulation": "28",
+    "Massively Multiplayer": "29",
+    "Free To Play": "37",
 }
 GENRE_MAP = {
-    "MOBA": ["Action", "Strategy"], "FPS": ["Action"], "Battle Royale": ["Action", "Adventure"],
-    "MMORPG": ["RPG", "Massively Multiplayer"], "Action": ["Action", "Adventure"],
-    "Action RPG": ["Action", "RPG"], "RPG": ["RPG", "Adventure"], "Survival": ["Action", "Indie"],
-    "Horror": ["Action", "Indie"], "Fighting": ["Action", "Sports"], "Simulation": ["Simulation",
-    "Casual"], "Sandbox": ["Adventure", "Indie"], "Shooter": ["Action"], "Roguelike": ["Indie",
-    "Strategy"], "Metroidvania": ["Action", "Indie"], "Indie": ["Indie", "Casual"],
+    "MOBA": ["Action", "Strategy"],
+    "FPS": ["Action"],
+    "Battle Royale": ["Action", "Adventure"],
+    "MMORPG": ["RPG", "Massively Multiplayer"],
+    "Action": ["Action", "Adventure"],
+    "Action RPG": ["Action", "RPG"],
+    "RPG": ["RPG", "Adventure"],
+    "Survival": ["Action", "Indie"],
+    "Horror": ["Action", "Indie"],
+    "Fighting": ["Action", "Sports"],
+    "Simulation": ["Simulation", "Casual"],
+    "Sandbox": ["Adventure", "Indie"],
+    "Shooter": ["Action"],
+    "Roguelike": ["Indie", "Strategy"],
+    "Metroidvania": ["Action", "Indie"],
+    "Indie": ["Indie", "Casual"],
 }
-CATEGORIES = ((2, "Single-player"), (1, "Multi-player"), (49, "PvP"), (9, "Co-op"),
-              (22, "Steam Achievements"), (29, "Steam Trading Cards"), (23, "Steam Cloud"))
+CATEGORIES = (
+    (2, "Single-player"),
+    (1, "Multi-player"),
+    (49, "PvP"),
+    (9, "Co-op"),
+    (22, "Steam Achievements"),
+    (29, "Steam Trading Cards"),
+    (23, "Steam Cloud"),
+)
 PRICES_KRW = (11000, 16500, 22000, 26000, 33000, 43000, 54800, 64800, 71800)
-_WORD_A = ("Iron", "Crimson", "Silent", "Neon", "Hollow", "Frozen", "Wild", "Last", "Star",
-           "Deep", "Broken", "Golden", "Shadow", "Tiny", "Eternal", "Lunar")
-_WORD_B = ("Harbor", "Frontier", "Kingdom", "Protocol", "Dungeon", "Horizon", "Legacy",
-           "Tactics", "Outpost", "Skies", "Drift", "Colony", "Arena", "Valley", "Forge", "Rails")
+_WORD_A = (
+    "Iron",
+    "Crimson",
+    "Silent",
+    "Neon",
+    "Hollow",
+    "Frozen",
+    "Wild",
+    "Last",
+    "Star",
+    "Deep",
+    "Broken",
+    "Golden",
+    "Shadow",
+    "Tiny",
+    "Eternal",
+    "Lunar",
+)
+_WORD_B = (
+    "Harbor",
+    "Frontier",
+    "Kingdom",
+    "Protocol",
+    "Dungeon",
+    "Horizon",
+    "Legacy",
+    "Tactics",
+    "Outpost",
+    "Skies",
+    "Drift",
+    "Colony",
+    "Arena",
+    "Valley",
+    "Forge",
+    "Rails",
+)
 _SYLLABLES = list("가나다라마바사아자차카타파하민수지현우준서연은도윤태희성진영호람솔별빛달봄")
 _LATIN = ("ka", "mi", "so", "ra", "ne", "ju", "hy", "do", "yu", "ha", "ji", "ro", "se", "bo")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -116,14 +215,24 @@ def load_catalog(path: Path = CATALOG) -> list[Game]:
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             appid = int(row["steam_appid"]) if row["steam_appid"].strip() else None
-            games.append(Game(
-                key=row["game_key"], appid=appid, name_en=row["name_en"], name_ko=row["name_ko"],
-                chzzk_slug=row["chzzk_category"], chzzk_value=row["name_ko"],
-                chzzk_type=row["chzzk_category_type"], soop_cate=row["soop_cate_no"],
-                soop_name=row["name_ko"], twitch_id=row["twitch_game_id"],
-                twitch_name=row["name_en"], kind=row["kind"], genre=row["genre"],
-                popularity=float(row["popularity"]),
-            ))
+            games.append(
+                Game(
+                    key=row["game_key"],
+                    appid=appid,
+                    name_en=row["name_en"],
+                    name_ko=row["name_ko"],
+                    chzzk_slug=row["chzzk_category"],
+                    chzzk_value=row["name_ko"],
+                    chzzk_type=row["chzzk_category_type"],
+                    soop_cate=row["soop_cate_no"],
+                    soop_name=row["name_ko"],
+                    twitch_id=row["twitch_game_id"],
+                    twitch_name=row["name_en"],
+                    kind=row["kind"],
+                    genre=row["genre"],
+                    popularity=float(row["popularity"]),
+                )
+            )
     return games
 
 
@@ -188,8 +297,9 @@ class LiveState:
 
     def after(self, viewers: int, live_id: int) -> int:
         """Position of the first stream ranked after (viewers, live_id)."""
-        return int(np.searchsorted(self.neg_key, -(int(viewers) * KEY_MULT + int(live_id)),
-                                   side="right"))
+        return int(
+            np.searchsorted(self.neg_key, -(int(viewers) * KEY_MULT + int(live_id)), side="right")
+        )
 
 
 def kst_day(minute: int) -> int:
@@ -245,7 +355,8 @@ class World:
             if g.appid is None:
                 continue
             base = float(next((b for b in [_catalog_base(g.key)] if b), 0.0)) or float(
-                rng.lognormal(math.log(6000), 0.6))
+                rng.lognormal(math.log(6000), 0.6)
+            )
             rows.append((g.appid, g.name_en, base, g.appid in FREE_APPS, gi, g.genre))
         taken = {r[0] for r in rows}
         names = [f"{a} {b}" for a in _WORD_A for b in _WORD_B]
@@ -283,12 +394,21 @@ class World:
             k = int(rng.integers(2, 6))
             cats.append([CATEGORIES[j] for j in sorted(rng.choice(len(CATEGORIES), k, False))])
         apps = SteamApps(
-            appids=appids, names=[r[1] for r in rows], base=base, is_free=is_free, price=price,
-            game=np.array([r[4] for r in rows]), genre=[r[5] for r in rows],
+            appids=appids,
+            names=[r[1] for r in rows],
+            base=base,
+            is_free=is_free,
+            price=price,
+            game=np.array([r[4] for r in rows]),
+            genre=[r[5] for r in rows],
             review_base=(base * rng.uniform(0.5, 3.0, n) + 500).astype(np.int64),
             review_rate=base / 40000 * rng.uniform(0.5, 1.5, n) + 0.05,
-            positive=rng.uniform(0.55, 0.97, n), players_404=players_404, players_42=players_42,
-            release=release, required_age=ages, categories=cats,
+            positive=rng.uniform(0.55, 0.97, n),
+            players_404=players_404,
+            players_42=players_42,
+            release=release,
+            required_age=ages,
+            categories=cats,
         )
         apps.index = {int(a): i for i, a in enumerate(appids)}
         return apps
@@ -339,8 +459,13 @@ class World:
         daily = 1 + 0.35 * math.cos(2 * math.pi * (h - 21.5) / 24)
         day = kst_day(minute)
         weekly = 1.12 if is_weekend(day) else (1.04 if (day + 3) % 7 == 4 else 1.0)
-        return (self.apps.base * daily * weekly * (1 + self.trend(t))
-                * (1 + self.knobs.discount_uplift * self.discount(t) / 100.0))
+        return (
+            self.apps.base
+            * daily
+            * weekly
+            * (1 + self.trend(t))
+            * (1 + self.knobs.discount_uplift * self.discount(t) / 100.0)
+        )
 
     def players(self, t: int) -> np.ndarray:
         """Current players per app at second ``t`` (integers), streamer effect included."""
@@ -384,8 +509,9 @@ class World:
         if got is None:
             st = self.state(platform, minute)
             infl = self.streamers(platform).influence[st.idx]
-            got = np.bincount(st.game, weights=infl * st.viewers / 1000.0,
-                              minlength=len(self.games))
+            got = np.bincount(
+                st.game, weights=infl * st.viewers / 1000.0, minlength=len(self.games)
+            )
             if len(self._contrib) > 4096:
                 self._contrib.clear()
             self._contrib[key] = got
@@ -437,16 +563,23 @@ class World:
         elif platform == "soop":
             ids = logins
         else:
-            ids = [str(100_000_000 + i * 13 + int(x)) for i, x in enumerate(
-                rng.integers(0, 13, n))]
+            ids = [str(100_000_000 + i * 13 + int(x)) for i, x in enumerate(rng.integers(0, 13, n))]
         st = Streamers(
-            n=n, pop=pop, off_prob=rng.beta(2, 9, n), start_mu=np.clip(
-                rng.normal(19.5, 2.5, n), 9, 25), dur_mu=np.clip(
-                rng.lognormal(math.log(4.6), 0.35, n), 1.2, 7.5), main_game=main,
-            loyalty=rng.uniform(0.2, 0.85, n), influence=infl,
+            n=n,
+            pop=pop,
+            off_prob=rng.beta(2, 9, n),
+            start_mu=np.clip(rng.normal(19.5, 2.5, n), 9, 25),
+            dur_mu=np.clip(rng.lognormal(math.log(4.6), 0.35, n), 1.2, 7.5),
+            main_game=main,
+            loyalty=rng.uniform(0.2, 0.85, n),
+            influence=infl,
             followers=(pop * rng.lognormal(math.log(40), 0.5, n)).astype(np.int64) + 10,
-            adult=rng.random(n) < 0.05, password=rng.random(n) < 0.02,
-            lang=rng.choice(3, n, p=[0.85, 0.1, 0.05]), ids=ids, logins=logins, names=names,
+            adult=rng.random(n) < 0.05,
+            password=rng.random(n) < 0.02,
+            lang=rng.choice(3, n, p=[0.85, 0.1, 0.05]),
+            ids=ids,
+            logins=logins,
+            names=names,
         )
         st.id_index = {s: i for i, s in enumerate(ids)}
         return st
@@ -469,8 +602,7 @@ class World:
         boost[self.apps.game[mapped]] = (1.5 * disc / 100.0 + trend)[mapped]
         w = w * np.power(rising[self.playable], 4.0 * k.selection)
         w = w * (1 + k.common_causes * boost[self.playable])
-        hot = self.rng(50, day).choice(len(self.playable), 2, replace=False,
-                                       p=w / w.sum())
+        hot = self.rng(50, day).choice(len(self.playable), 2, replace=False, p=w / w.sum())
         w[hot] *= 1 + 3.0 * k.overlap
         return w / w.sum()
 
@@ -482,8 +614,9 @@ class World:
         rng = self.rng(100 + p, day)
         weekend = 1.0 if is_weekend(day) else 0.0
         off = rng.random(s.n) < s.off_prob * (1 - 0.3 * k.common_causes * weekend)
-        start_h = np.clip(s.start_mu + rng.normal(0, 1.0, s.n)
-                          - 1.5 * k.common_causes * weekend, 8, 26)
+        start_h = np.clip(
+            s.start_mu + rng.normal(0, 1.0, s.n) - 1.5 * k.common_causes * weekend, 8, 26
+        )
         dur_h = np.clip(s.dur_mu * rng.lognormal(0, 0.3, s.n), 1.0, 8.0)
         start = kst_day_start(day) + np.round(start_h * 60).astype(np.int64)
         end = start + np.round(dur_h * 60).astype(np.int64)
@@ -496,8 +629,15 @@ class World:
         g1 = np.where(gamer & (rng.random(s.n) >= s.loyalty), pick1, s.main_game)
         g2 = np.where(switch, pick2, g1)
         live_id = 10_000_000 + ((day - 18262) % 5000) * s.n + np.arange(s.n)
-        return {"off": off, "start": start, "end": end, "switch_at": switch_at, "g1": g1,
-                "g2": g2, "live_id": live_id.astype(np.int64)}
+        return {
+            "off": off,
+            "start": start,
+            "end": end,
+            "switch_at": switch_at,
+            "g1": g1,
+            "g2": g2,
+            "live_id": live_id.astype(np.int64),
+        }
 
     def state(self, platform: str, minute: int) -> LiveState:
         """Live streams of ``platform`` at ``minute`` (cached; pure function of the minute)."""
@@ -540,19 +680,29 @@ class World:
         v = viewers[idx]
         order = np.lexsort((-live_id, -v))
         idx, v, live_id = idx[order], v[order], live_id[order]
-        return LiveState(minute=minute, idx=idx, viewers=v, live_id=live_id,
-                         game=game[idx], started_min=start[idx],
-                         neg_key=-(v * KEY_MULT + live_id))
+        return LiveState(
+            minute=minute,
+            idx=idx,
+            viewers=v,
+            live_id=live_id,
+            game=game[idx],
+            started_min=start[idx],
+            neg_key=-(v * KEY_MULT + live_id),
+        )
 
     def truth(self) -> dict:
         """The planted causal effect: influence = extra Steam players per 1,000 viewers."""
         out = []
         for p in STREAM_PLATFORMS:
             s = self.streamers(p)
-            out += [{"platform": p, "channel_id": cid, "influence": float(i)}
-                    for cid, i in zip(s.ids, s.influence.tolist(), strict=True)]
-        return {"streamers": out, "knobs": self.knobs.__dict__ | {"seed": self.seed,
-                                                                   "channels": self.channels}}
+            out += [
+                {"platform": p, "channel_id": cid, "influence": float(i)}
+                for cid, i in zip(s.ids, s.influence.tolist(), strict=True)
+            ]
+        return {
+            "streamers": out,
+            "knobs": self.knobs.__dict__ | {"seed": self.seed, "channels": self.channels},
+        }
 
 
 _CATALOG_BASE: dict[str, float] = {}

@@ -63,20 +63,34 @@ def test_status_faults_then_success(faulty, clean, http, kind):
 
 
 def test_twitch_429_fault_has_rate_limit_headers(faulty, http):
-    token = http.post(faulty.base_url + "/twitch-auth/oauth2/token", data={
-        "client_id": "sim-twitch-client", "client_secret": "sim-twitch-secret",
-        "grant_type": "client_credentials"})
+    token = http.post(
+        faulty.base_url + "/twitch-auth/oauth2/token",
+        data={
+            "client_id": "sim-twitch-client",
+            "client_secret": "sim-twitch-secret",
+            "grant_type": "client_credentials",
+        },
+    )
     for _ in range(2):
         if token.status_code == 200:
             break
-        token = http.post(faulty.base_url + "/twitch-auth/oauth2/token", data={
-            "client_id": "sim-twitch-client", "client_secret": "sim-twitch-secret",
-            "grant_type": "client_credentials"})
+        token = http.post(
+            faulty.base_url + "/twitch-auth/oauth2/token",
+            data={
+                "client_id": "sim-twitch-client",
+                "client_secret": "sim-twitch-secret",
+                "grant_type": "client_credentials",
+            },
+        )
     assert token.status_code == 200
     target = _target(faulty, "429_retry_after", "/twitch-api/helix/streams?first=10")
-    r = http.get(faulty.base_url + target, headers={
-        "Authorization": f"Bearer {token.json()['access_token']}",
-        "Client-Id": "sim-twitch-client"})
+    r = http.get(
+        faulty.base_url + target,
+        headers={
+            "Authorization": f"Bearer {token.json()['access_token']}",
+            "Client-Id": "sim-twitch-client",
+        },
+    )
     assert r.status_code == 429 and r.json()["status"] == 429
     assert r.headers["Ratelimit-Remaining"] == "0" and int(r.headers["Ratelimit-Reset"]) > 0
 
@@ -124,7 +138,7 @@ def test_shifted_items_across_pages(faulty, clean, http):
     got = http.get(faulty.base_url + target).json()["broad"]
     page2 = http.get(clean.base_url + target).json()["broad"]
     page1 = http.get(clean.base_url + SOOP + "&page_no=1").json()["broad"]
-    assert got[len(got) - len(page2):] == page2
+    assert got[len(got) - len(page2) :] == page2
     extra = got[: len(got) - len(page2)]
     assert extra and all(item in page1 for item in extra)
 
@@ -141,8 +155,7 @@ def test_changed_type(faulty, clean, http):
     target = _target(faulty, "changed_type", PLAYERS)
     got = http.get(faulty.base_url + target).json()["response"]
     ref = http.get(clean.base_url + target).json()["response"]
-    assert isinstance(got["player_count"], str) and int(got["player_count"]) == ref[
-        "player_count"]
+    assert isinstance(got["player_count"], str) and int(got["player_count"]) == ref["player_count"]
     soop = _target(faulty, "changed_type", SOOP + "&page_no=1")
     items = http.get(faulty.base_url + soop).json()["broad"]
     ref_items = http.get(clean.base_url + soop).json()["broad"]
@@ -153,8 +166,7 @@ def test_changed_type(faulty, clean, http):
 def test_every_kind_occurs_and_is_capped(faulty):
     kinds = {faulty.fault_for("GET", f"{PLAYERS}&probe={p}", b"", 0) for p in range(400)}
     assert kinds == set(FAULT_KINDS)
-    assert all(faulty.fault_for("GET", f"{PLAYERS}&probe={p}", b"", 2) is None
-               for p in range(400))
+    assert all(faulty.fault_for("GET", f"{PLAYERS}&probe={p}", b"", 2) is None for p in range(400))
 
 
 def test_admin_endpoints_never_faulted(faulty, http):
@@ -172,8 +184,9 @@ def test_faults_are_reproducible(http):
     assert first == statuses() and set(first) != {200}
 
 
-def _get_json(http: requests.Session, url: str, headers: dict | None = None,
-              data: dict | None = None):
+def _get_json(
+    http: requests.Session, url: str, headers: dict | None = None, data: dict | None = None
+):
     """A client that retries like a loader: non-200, timeouts, non-JSON bodies."""
     for _ in range(6):
         try:
@@ -205,19 +218,27 @@ def _collect(sim: Simulator, http: requests.Session) -> dict[str, set]:
     while True:
         url = sim.base_url + CHZZK + (f"&next={nxt}" if nxt else "")
         content = _get_json(http, url, CHZZK_AUTH)["content"]
-        out["chzzk"] |= {(i["channelId"], _cast(i["concurrentUserCount"]))
-                         for i in content["data"]}
+        out["chzzk"] |= {(i["channelId"], _cast(i["concurrentUserCount"])) for i in content["data"]}
         nxt = content["page"]["next"]
         if not nxt:
             break
-    token = _get_json(http, sim.base_url + "/twitch-auth/oauth2/token", data={
-        "client_id": "sim-twitch-client", "client_secret": "sim-twitch-secret",
-        "grant_type": "client_credentials"})["access_token"]
+    token = _get_json(
+        http,
+        sim.base_url + "/twitch-auth/oauth2/token",
+        data={
+            "client_id": "sim-twitch-client",
+            "client_secret": "sim-twitch-secret",
+            "grant_type": "client_credentials",
+        },
+    )["access_token"]
     headers = {"Authorization": f"Bearer {token}", "Client-Id": "sim-twitch-client"}
     after = None
     while True:
-        url = sim.base_url + "/twitch-api/helix/streams?first=50" + (
-            f"&after={after}" if after else "")
+        url = (
+            sim.base_url
+            + "/twitch-api/helix/streams?first=50"
+            + (f"&after={after}" if after else "")
+        )
         body = _get_json(http, url, headers)
         out["twitch"] |= {(s["user_id"], _cast(s["viewer_count"])) for s in body["data"]}
         if not body["pagination"]:
@@ -227,8 +248,10 @@ def _collect(sim: Simulator, http: requests.Session) -> dict[str, set]:
 
 
 def test_a_retrying_client_loses_nothing(http):
-    with Simulator(seed=21, channels=150, faults=0.3, start=START, slow_seconds=0.3) as noisy, \
-            Simulator(seed=21, channels=150, faults=0.0, start=START) as calm:
+    with (
+        Simulator(seed=21, channels=150, faults=0.3, start=START, slow_seconds=0.3) as noisy,
+        Simulator(seed=21, channels=150, faults=0.0, start=START) as calm,
+    ):
         got, ref = _collect(noisy, http), _collect(calm, http)
         assert all(ref[p] for p in ref)
         assert got == ref
