@@ -40,6 +40,7 @@ def simulate(
     truth_out: str = typer.Option(None, help="Write the planted streamer influences as JSON."),
     slow_seconds: float = typer.Option(3.0, help="Delay of the 'slow response' fault."),
     twitch_token_ttl: int = typer.Option(86400, help="Twitch token lifetime (simulated s)."),
+    twitch_rate_limit: int = typer.Option(800, help="Twitch Helix points per minute."),
     knob: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeatable option
         None,
         help="World knob NAME=VALUE, repeatable (e.g. --knob selection=0); "
@@ -69,6 +70,7 @@ def simulate(
             echo=typer.echo,
             slow_seconds=slow_seconds,
             twitch_token_ttl=twitch_token_ttl,
+            twitch_rate_limit=twitch_rate_limit,
             **knobs,
         )
     except (ValueError, OSError) as exc:

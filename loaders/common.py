@@ -71,6 +71,14 @@ def parse_json(text: str, platform: str, endpoint: str) -> Any:
         ) from exc
 
 
+#: Schema contract of every raw table: new tables and columns may appear, types may not change.
+CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+#: Write disposition of observation tables. `delete-insert` de-duplicates the staging rows on
+#: the primary key, so a load job that dlt re-runs after a crash (SIGKILL between loading the
+#: staging table and marking the job done) or a re-polled moment never duplicates a row.
+OBSERVATIONS = {"disposition": "merge", "strategy": "delete-insert"}
+
+
 @dataclass(frozen=True)
 class Quarantined:
     """One rejected page or item, kept with the reason so nothing is silently dropped."""

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ import requests
 
 from loaders import ledger
 from loaders.dbt_run import dbt
-from loaders.pipeline import ConfigError, finish_pending, flush, make_pipeline, make_source
+from loaders.pipeline import (
+    ConfigError,
+    finish_pending,
+    flush,
+    make_pipeline,
+    make_source,
+    one_sentence,
+)
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
 DBT_SCHEMAS = ("staging", "silver", "gold", "seeds", "snapshots", "ops")
@@ -162,6 +170,11 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
 
 
 def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> None:
+    """Poll every platform each `poll_minutes` of simulated time; load per increment.
+
+    The four platforms are independent dlt pipelines (own dataset, own state), so each poll
+    extracts them side by side in threads and each increment loads them side by side: the
+    waits on HTTP and on the warehouse overlap."""
     names = ["chzzk", "soop", "twitch", "steam"]
     pipelines = {name: make_pipeline(name, cfg.target) for name in names}
     for pipeline in pipelines.values():
@@ -170,23 +183,34 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     per_increment = max(1, int(round(cfg.increment_hours * 60 / cfg.poll_minutes)))
     dbt("seed", target=cfg.target, quiet=True)
     t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
-    for poll in range(1, polls + 1):
-        for name in names:
-            try:
-                pipelines[name].extract(make_source(name))
-            except ConfigError:
-                raise
-            except Exception as exc:  # a failed poll is reported, the demo goes on
-                from loaders.pipeline import one_sentence
 
-                echo(f"    [yellow]{name} poll {poll} failed: {one_sentence(name, exc)}")
-        sim.advance(cfg.poll_minutes)
-        if poll % per_increment == 0 or poll == polls:
-            for name in names:
-                with ledger.run("load", cfg.target, platform=name) as entry:
-                    if flush({name: pipelines[name]}, lambda _line: None):
-                        entry.update(status="failed", message="load of a micro-batch failed")
-                        raise DemoFailed(f"loading {name} failed; see `gst status`")
+    def extract(name: str) -> str | None:
+        try:
+            pipelines[name].extract(make_source(name))
+        except ConfigError:
+            raise
+        except Exception as exc:  # a failed poll is reported, the demo goes on
+            return one_sentence(name, exc)
+        return None
+
+    def load(name: str) -> bool:
+        with ledger.run("load", cfg.target, platform=name) as entry:
+            failed = flush({name: pipelines[name]}, lambda _line: None)
+            if failed:
+                entry.update(status="failed", message="load of a micro-batch failed")
+            return not failed
+
+    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
+        for poll in range(1, polls + 1):
+            for name, error in zip(names, pool.map(extract, names), strict=True):
+                if error:
+                    echo(f"    [yellow]{name} poll {poll} failed: {error}")
+            sim.advance(cfg.poll_minutes)
+            if poll % per_increment and poll != polls:
+                continue
+            failed = [name for name, ok in zip(names, pool.map(load, names), strict=True) if not ok]
+            if failed:
+                raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
             dbt("run", "--select", "+resource_type:snapshot", target=cfg.target, quiet=True)
             dbt("snapshot", target=cfg.target, quiet=True)
             hours = poll * cfg.poll_minutes / 60

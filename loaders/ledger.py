@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -202,6 +203,9 @@ def ensure_table(con: _Connection) -> None:
 # --- recording ----------------------------------------------------------------------------------
 
 
+_WRITE_LOCK = threading.Lock()
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -210,7 +214,9 @@ def _write(entry: Entry, target: str, duckdb_file: Path | str | None, first: boo
     from loaders.alerts import redact
 
     try:
-        with connect(target, duckdb_file) as con:
+        # one writer at a time per process: platforms loading side by side (the demo) would
+        # otherwise race on `create schema if not exists` (a DuckDB catalog write conflict)
+        with _WRITE_LOCK, connect(target, duckdb_file) as con:
             if first:
                 ensure_table(con)
                 con.execute(

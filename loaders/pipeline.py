@@ -3,7 +3,7 @@
 `gst load` and `gst poll` call into this module. Each platform gets its own pipeline
 (`gst_<platform>` -> dataset `raw_<platform>`); a platform that fails is reported in one
 sentence and does not stop the others. Pending load packages left by an interrupted run
-(even a SIGKILL) are finished first, and observation tables use dlt's `insert-only` merge on
+(even a SIGKILL) are finished first, and observation tables use dlt's `delete-insert` merge on
 their primary key, so re-running a poll never duplicates rows.
 """
 

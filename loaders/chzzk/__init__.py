@@ -30,6 +30,8 @@ from loaders.chzzk.helpers import (
     lives_page,
 )
 from loaders.common import (
+    CONTRACT,
+    OBSERVATIONS,
     BadPayload,
     Where,
     fetch_json,
@@ -42,8 +44,6 @@ from loaders.common import (
 from loaders.twitch.client import PoliteSession, RetryPolicy
 
 log = logging.getLogger("gst.chzzk")
-CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
-INSERT_ONLY = {"disposition": "merge", "strategy": "insert-only"}
 
 
 def _page_items(payload: Any, where: Where) -> tuple[list, Any]:
@@ -116,7 +116,7 @@ def chzzk_source(
 
     @dlt.resource(
         name="lives",
-        write_disposition=INSERT_ONLY,
+        write_disposition=OBSERVATIONS,
         primary_key=("channel_id", "observed_at"),
         columns=LIVES_COLUMNS,
         schema_contract=CONTRACT,

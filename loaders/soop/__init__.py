@@ -17,6 +17,8 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client import RESTClient
 
 from loaders.common import (
+    CONTRACT,
+    OBSERVATIONS,
     BadPayload,
     SourceFailed,
     Where,
@@ -37,8 +39,6 @@ from loaders.soop.helpers import (
 from loaders.twitch.client import PoliteSession, RetryPolicy
 
 log = logging.getLogger("gst.soop")
-CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
-INSERT_ONLY = {"disposition": "merge", "strategy": "insert-only"}
 MAX_BAD_PAGES_IN_A_ROW = 3
 
 
@@ -117,7 +117,7 @@ def soop_source(
 
     @dlt.resource(
         name="broads",
-        write_disposition=INSERT_ONLY,
+        write_disposition=OBSERVATIONS,
         primary_key=("user_id", "observed_at"),
         columns=BROADS_COLUMNS,
         schema_contract=CONTRACT,

@@ -14,7 +14,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loaders.common import BadPayload, Quarantined
+from loaders.common import CONTRACT, OBSERVATIONS, BadPayload, Quarantined
 from loaders.twitch import settings
 
 TS = pa.timestamp("us", tz="UTC")
@@ -33,11 +33,10 @@ QUARANTINE_HINTS = dlt.mark.make_hints(
         "quarantined_at": {"data_type": "timestamp", "timezone": True},
     },
 )
-CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
 
 def table_hints(
-    name: str, columns: dict[str, Any], primary_key: list[str], disposition: Any = "append"
+    name: str, columns: dict[str, Any], primary_key: list[str], disposition: Any = OBSERVATIONS
 ) -> Any:
     """Hints for one raw table; applied per yielded page (see `as_table`)."""
     return dlt.mark.make_hints(
