@@ -191,6 +191,11 @@ def demo(
     from loaders.demo import DemoConfig, DemoFailed, print_summary, run_demo
     from loaders.pipeline import ConfigError
 
+    for name, value in (("--days", days), ("--increment-hours", increment_hours)):
+        if value <= 0:
+            raise UserError(f"demo: {name} must be greater than 0, got {value:g}")
+    if channels < 1 or not 0 <= faults <= 1:
+        raise UserError("demo: --channels must be at least 1 and --faults between 0 and 1")
     console = Console()
     cfg = DemoConfig(
         days=days, seed=seed, channels=channels, target=target,

@@ -200,15 +200,21 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 entry.update(status="failed", message="load of a micro-batch failed")
             return not failed
 
+    loaded_once = False
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
         for poll in range(1, polls + 1):
-            for name, error in zip(names, pool.map(extract, names), strict=True):
+            # the first poll runs one platform at a time: libraries that import lazily (dlt
+            # pulls in pandas on first use) are not safe to import from several threads at once
+            mapper = map if poll == 1 else pool.map
+            for name, error in zip(names, mapper(extract, names), strict=True):
                 if error:
                     echo(f"    [yellow]{name} poll {poll} failed: {error}")
             sim.advance(cfg.poll_minutes)
             if poll % per_increment and poll != polls:
                 continue
-            failed = [name for name, ok in zip(names, pool.map(load, names), strict=True) if not ok]
+            mapper = pool.map if loaded_once else map  # the first load: as above
+            loaded_once = True
+            failed = [name for name, ok in zip(names, mapper(load, names), strict=True) if not ok]
             if failed:
                 raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
             dbt("run", "--select", "+resource_type:snapshot", target=cfg.target, quiet=True)

@@ -175,7 +175,14 @@ def one_sentence(platform: str, exc: BaseException) -> str:
         if type(candidate).__module__.startswith("loaders"):
             root = candidate
             break
-    if isinstance(root, HttpConnectionError):
+    missing = getattr(root, "fields", None)
+    if type(root).__name__ == "ConfigFieldMissingException" and missing:
+        keys = " and ".join(f"SOURCES__{platform.upper()}__{f.upper()}" for f in missing)
+        text = (
+            f"missing configuration: set {keys} "
+            f"(env vars, or [sources.{platform}] in .dlt/secrets.toml)"
+        )
+    elif isinstance(root, HttpConnectionError):
         url = getattr(getattr(root, "request", None), "url", None) or ""
         host = url.split("/")[2] if url.count("/") >= 2 else "the API host"
         text = f"cannot reach {host} (connection refused or DNS failure)"

@@ -6,11 +6,14 @@ sessions cross midnight and streamers switch games between snapshot increments).
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from loaders import ledger
-from loaders.dbt_run import dbt
+from loaders.dbt_run import PROJECT_DIR, dbt
 from loaders.demo import DemoConfig, run_demo
 
 TARGETS = [
@@ -118,6 +121,45 @@ def test_rebuild_is_idempotent(built):
     before = scalar(target, sql)
     dbt("build", "--select", "int_stream_observations_unioned+", target=target, quiet=True)
     assert scalar(target, sql) == before
+
+
+def table_counts(target: str) -> dict[str, int]:
+    """Row count of every table dbt builds (silver, gold, snapshots)."""
+    with ledger.connect(target) as con:
+        tables = con.rows(
+            "select table_schema as s, table_name as t from information_schema.tables"
+            " where table_schema in ('silver', 'gold', 'snapshots')"
+            " and table_type = 'BASE TABLE' order by 1, 2"
+        )
+        return {
+            f"{r['s']}.{r['t']}": con.rows(f"select count(*) as n from {r['s']}.{r['t']}")[0]["n"]
+            for r in tables
+        }
+
+
+@pytest.mark.e2e
+def test_dbt_build_killed_midway_then_rerun_changes_nothing(built):
+    target, _ = built
+    before = table_counts(target)
+    assert len(before) >= 10 and sum(before.values()) > 1000
+    code = f"from loaders.dbt_run import dbt; dbt('build', target={target!r})"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    built_nodes = 0
+    for line in proc.stdout:  # SIGKILL once a few models have been rebuilt
+        built_nodes += " OK created " in line
+        if built_nodes == 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, "dbt build ended before it could be killed"
+    dbt("build", target=target, quiet=True)
+    assert table_counts(target) == before
 
 
 @pytest.mark.e2e
