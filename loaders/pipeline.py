@@ -125,9 +125,30 @@ def destination(target: str) -> tuple[Any, Any, Path]:
             "database": _env("GST_REDSHIFT_DATABASE", "gst"),
         }
         where = f"redshift-{creds['host']}-{creds['database']}"
-        staging = dlt.destinations.filesystem(bucket_url=bucket)
-        return dlt.destinations.redshift(credentials=creds), staging, base / where
+        # Files go to S3 (parquet, dlt's layout under <bucket>/<dataset>/<table>/), then one COPY
+        # per file. AWS keys: dlt config or the standard AWS chain (env, profile, instance role);
+        # an endpoint override serves S3-compatible stores (MinIO, a local test server).
+        endpoint_url = os.environ.get("GST_REDSHIFT_STAGING_ENDPOINT_URL") or None
+        staging = dlt.destinations.filesystem(
+            bucket_url=bucket,
+            credentials=_aws_credentials(endpoint_url=endpoint_url) if endpoint_url else None,
+        )
+        # With an IAM role Redshift reads S3 itself (COPY ... IAM_ROLE); otherwise dlt forwards
+        # the staging keys in the COPY statement.
+        iam_role = os.environ.get("GST_REDSHIFT_IAM_ROLE") or None
+        redshift = dlt.destinations.redshift(credentials=creds, staging_iam_role=iam_role)
+        return redshift, staging, base / where
     raise ConfigError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+
+
+def _aws_credentials(**values: Any) -> Any:
+    """AwsCredentials with some fields set; the rest still resolve from config/AWS chain."""
+    from dlt.common.configuration.specs import AwsCredentials
+
+    credentials = AwsCredentials()
+    for key, value in values.items():
+        setattr(credentials, key, value)
+    return credentials
 
 
 def make_pipeline(platform: str, target: str = "duckdb") -> Any:
