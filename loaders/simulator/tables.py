@@ -125,4 +125,3 @@ def write_raw_tables(
     finally:
         con.close()
     return counts
-

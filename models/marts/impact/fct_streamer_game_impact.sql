@@ -4,9 +4,10 @@
     game's players after the start against a seasonal, trend-adjusted
     baseline. Method: docs block `streamer_impact_method`.
 -#}
-{%- set pre_hours = var('impact_pre_hours') %}
-{%- set post_hours = var('impact_post_hours') %}
-{%- set baseline_days = var('impact_baseline_days') %}
+{#- (int defaults apply only where vars are not numbers, e.g. sqlfluff) #}
+{%- set pre_hours = var('impact_pre_hours') | int(3) %}
+{%- set post_hours = var('impact_post_hours') | int(2) %}
+{%- set baseline_days = var('impact_baseline_days') | int(7) %}
 
 with
 
