@@ -58,6 +58,10 @@ credentials (``chzzk_client_id`` ... ``twitch_client_secret``, defaults ``sim-*`
 Rate-limit buckets refill in real time and in simulated time; ``Ratelimit-Reset`` is in the
 simulated time base of the ``Date`` header.
 
+Without HTTP, ``loaders.simulator.tables.write_raw_tables(path, seed=, channels=, days=)``
+renders the same items and parses them with the loaders' row functions into the ``raw_*``
+tables of a DuckDB file (used by ``bench/impact_truth.py`` for week-long worlds).
+
 Faults
 ------
 ``faults=RATE`` injects, reproducibly from (seed, instant, request, attempt), 429 with and

@@ -755,6 +755,30 @@ def _twitch_game_ids(sim: Simulator) -> dict[str, int]:
     return {g.twitch_id: gi for gi, g in enumerate(sim.world.games)}
 
 
+def _twitch_item(sim: Simulator, st: LiveState, j: int) -> dict:
+    s = sim.world.streamers("twitch")
+    i, live_id, gi = int(st.idx[j]), int(st.live_id[j]), int(st.game[j])
+    g = sim.world.games[gi]
+    return {
+        "id": str(40_000_000_000 + live_id),
+        "user_id": s.ids[i],
+        "user_login": s.logins[i],
+        "user_name": s.logins[i].capitalize(),
+        "game_id": g.twitch_id,
+        "game_name": g.twitch_name,
+        "type": "live",
+        "title": sim._title(live_id, gi) if s.lang[i] == 0 else f"{g.twitch_name} stream",
+        "viewer_count": int(st.viewers[j]),
+        "started_at": _iso(int(st.started_min[j])),
+        "language": _LANGS[int(s.lang[i])],
+        "thumbnail_url": "https://static-cdn.jtvnw.net/previews-ttv/live_user_"
+        f"{s.logins[i]}-{{width}}x{{height}}.jpg",
+        "tag_ids": [],
+        "tags": ["한국어"] if s.lang[i] == 0 else ["English"],
+        "is_mature": bool(s.adult[i]),
+    }
+
+
 def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
     rl = _helix_auth(sim, headers)
     if isinstance(rl, Reply):
@@ -812,30 +836,7 @@ def twitch_streams(sim: Simulator, q: dict, headers: Message, form: dict, *, fau
             pos = max(0, pos - min(1 + (h >> 8) % 3, first - 1))
     lo = max(0, pos - sim._shift(fault))
     hi = min(len(positions), pos + first)
-    data = []
-    for j in positions[lo:hi].tolist():
-        i, live_id, gi = int(st.idx[j]), int(st.live_id[j]), int(st.game[j])
-        g = sim.world.games[gi]
-        data.append(
-            {
-                "id": str(40_000_000_000 + live_id),
-                "user_id": s.ids[i],
-                "user_login": s.logins[i],
-                "user_name": s.logins[i].capitalize(),
-                "game_id": g.twitch_id,
-                "game_name": g.twitch_name,
-                "type": "live",
-                "title": sim._title(live_id, gi) if s.lang[i] == 0 else f"{g.twitch_name} stream",
-                "viewer_count": int(st.viewers[j]),
-                "started_at": _iso(int(st.started_min[j])),
-                "language": _LANGS[int(s.lang[i])],
-                "thumbnail_url": "https://static-cdn.jtvnw.net/previews-ttv/live_user_"
-                f"{s.logins[i]}-{{width}}x{{height}}.jpg",
-                "tag_ids": [],
-                "tags": ["한국어"] if s.lang[i] == 0 else ["English"],
-                "is_mature": bool(s.adult[i]),
-            }
-        )
+    data = [_twitch_item(sim, st, j) for j in positions[lo:hi].tolist()]
     pagination = {}
     if hi < len(positions):
         last = int(positions[hi - 1])
