@@ -28,6 +28,7 @@ SHOTS = ROOT / "screenshots"
 DOCS_IMG = ROOT / "docs" / "img"
 ERROR = '[data-testid="stException"]'
 TIMEOUT_MS = 60_000
+PLATFORMS = {"chzzk": "CHZZK", "soop": "SOOP", "twitch": "Twitch"}  # dim_platforms names
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,10 +53,10 @@ def warehouse(tmp_path_factory) -> Path:
     os.environ["GST_DUCKDB_PATH"] = str(path)
     os.environ.pop("GST_PIPELINES_DIR", None)
     try:
-        # 22:00-02:00 UTC: two UTC days, so "the day before" and rank changes exist
+        # four evening hours in Korea (21:00-01:00 KST): many channels live, several games
         cfg = DemoConfig(
-            days=4 / 24, seed=11, channels=15, increment_hours=4,
-            start="2026-11-02T22:00:00Z", docs=False, validate=False,
+            days=4 / 24, seed=7, channels=15, increment_hours=4,
+            start="2026-11-02T12:00:00Z", docs=False, validate=False,
             truth_path=str(work / "truth.json"),
         )  # fmt: skip
         run_demo(cfg, echo=lambda _line: None)
@@ -148,8 +149,7 @@ def settle(page) -> None:
 
 def pick(page, label: str, option: str) -> None:
     """Choose `option` in the Streamlit selectbox labelled `label`."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
-    box.locator('[data-baseweb="select"]').click()
+    page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
     settle(page)
 
@@ -237,9 +237,14 @@ def test_streamer_page_follows_the_platform_filter(page, server, warehouse):
     expect(page.locator("h1").first).to_contain_text(top_streamer(warehouse, "all"))
     shoot(page, "streamer")
 
-    soop = top_streamer(warehouse, "soop")
-    pick(page, "Platform", "SOOP")
-    expect(page.locator("h1").first).to_contain_text(f"{soop} (soop)")
+    # a platform whose top streamer is not the overall one: the title must change to it
+    overall = top_streamer(warehouse, "all")
+    platform = next(p for p in PLATFORMS if top_streamer(warehouse, p) != overall)
+    pick(page, "Platform", PLATFORMS[platform])
+    expect(page.locator("h1").first).to_contain_text(
+        f"{top_streamer(warehouse, platform)} ({platform})"
+    )
+    expect(page.locator("h1").first).not_to_contain_text(overall)
     assert_no_error(page)
 
 
@@ -253,8 +258,10 @@ def test_rankings_page_shows_the_daily_chart_per_platform(page, server, warehous
         expect(chart).to_contain_text(name_en)
     shoot(page, "rankings")
 
-    twitch = top_games(warehouse, "twitch", limit=1)[0][0]
-    pick(page, "Platform", "Twitch")
+    overall = top_games(warehouse, "all", limit=1)[0][0]
+    platform = next(p for p in PLATFORMS if top_games(warehouse, p, limit=1)[0][0] != overall)
+    pick(page, "Platform", PLATFORMS[platform])
     first_row = chart.locator("tbody tr").first
-    expect(first_row).to_contain_text(twitch)
+    expect(first_row).to_contain_text(top_games(warehouse, platform, limit=1)[0][0])
+    expect(first_row).not_to_contain_text(overall)
     assert_no_error(page)
