@@ -124,26 +124,26 @@ final as (
             as polled_hours,
         cast(
             daily.avg_viewers_sum / nullif(polled_hours_daily.polled_hours, 0)
-            as {{ dbt.type_float() }}
+            as double precision
         ) as avg_viewers,
         cast(daily.peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
         cast(
             daily.avg_channels_sum / nullif(polled_hours_daily.polled_hours, 0)
-            as {{ dbt.type_float() }}
+            as double precision
         ) as avg_channels,
         cast(daily.peak_channels as {{ dbt.type_bigint() }}) as peak_channels,
-        cast(daily.airtime_hours as {{ dbt.type_float() }}) as airtime_hours,
-        cast(daily.hours_watched as {{ dbt.type_float() }}) as hours_watched,
+        cast(daily.airtime_hours as double precision) as airtime_hours,
+        cast(daily.hours_watched as double precision) as hours_watched,
         cast(
-            daily.avg_viewers_sum / nullif(daily.avg_channels_sum, 0) as {{ dbt.type_float() }}
+            daily.avg_viewers_sum / nullif(daily.avg_channels_sum, 0) as double precision
         ) as viewer_ratio,
-        cast(steam_daily.steam_avg_players as {{ dbt.type_float() }}) as steam_avg_players,
+        cast(steam_daily.steam_avg_players as double precision) as steam_avg_players,
         cast(steam_daily.steam_peak_players as {{ dbt.type_bigint() }}) as steam_peak_players,
         cast(
             daily.avg_viewers_sum
             / nullif(polled_hours_daily.polled_hours, 0)
             / nullif(steam_daily.steam_avg_players, 0)
-            as {{ dbt.type_float() }}
+            as double precision
         ) as viewer_to_player_ratio,
         cast(steam_daily.discount_percent as {{ dbt.type_int() }}) as discount_percent
     from daily

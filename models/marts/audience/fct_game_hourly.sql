@@ -218,20 +218,20 @@ final as (
         cast(unioned.platform as {{ dbt.type_string() }}) as platform,
         cast(unioned.hour_at as {{ dbt.type_timestamp() }}) as hour_at,
         cast(unioned.hour_at as date) as hour_date,
-        cast(unioned.avg_viewers as {{ dbt.type_float() }}) as avg_viewers,
+        cast(unioned.avg_viewers as double precision) as avg_viewers,
         cast(unioned.peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
-        cast(unioned.avg_channels as {{ dbt.type_float() }}) as avg_channels,
+        cast(unioned.avg_channels as double precision) as avg_channels,
         cast(unioned.peak_channels as {{ dbt.type_bigint() }}) as peak_channels,
-        cast(unioned.airtime_hours as {{ dbt.type_float() }}) as airtime_hours,
-        cast(unioned.hours_watched as {{ dbt.type_float() }}) as hours_watched,
+        cast(unioned.airtime_hours as double precision) as airtime_hours,
+        cast(unioned.hours_watched as double precision) as hours_watched,
         cast(
-            unioned.avg_viewers / nullif(unioned.avg_channels, 0) as {{ dbt.type_float() }}
+            unioned.avg_viewers / nullif(unioned.avg_channels, 0) as double precision
         ) as viewer_ratio,
-        cast(steam_players.avg_players as {{ dbt.type_float() }}) as steam_avg_players,
+        cast(steam_players.avg_players as double precision) as steam_avg_players,
         cast(steam_players.peak_players as {{ dbt.type_bigint() }}) as steam_peak_players,
         cast(
             unioned.avg_viewers / nullif(steam_players.avg_players, 0)
-            as {{ dbt.type_float() }}
+            as double precision
         ) as viewer_to_player_ratio,
         cast(price_periods.discount_percent as {{ dbt.type_int() }}) as discount_percent
     from unioned

@@ -181,7 +181,7 @@ final as (
         cast(with_previous.game_date as date) as game_date,
         cast(with_previous.platform as {{ dbt.type_string() }}) as platform,
         cast(with_previous.game_key as {{ dbt.type_string() }}) as game_key,
-        cast(with_previous.hours_watched as {{ dbt.type_float() }}) as hours_watched,
+        cast(with_previous.hours_watched as double precision) as hours_watched,
         cast(with_previous.hours_watched_rank as {{ dbt.type_int() }}) as hours_watched_rank,
         cast(with_previous.previous_rank as {{ dbt.type_int() }}) as previous_rank,
         cast(
@@ -200,11 +200,11 @@ final as (
                     then
                         1.0 * coalesce(top10_retention.retained_count, 0)
                         / yesterday_top10_sizes.top10_size
-            end as {{ dbt.type_float() }}
+            end as double precision
         ) as top10_retention_share,
         cast(with_previous.peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
         cast(with_previous.peak_channels as {{ dbt.type_bigint() }}) as peak_channels,
-        cast(with_previous.stream_share_score as {{ dbt.type_float() }})
+        cast(with_previous.stream_share_score as double precision)
             as stream_share_score,
         cast(
             row_number() over (

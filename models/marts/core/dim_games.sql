@@ -56,15 +56,15 @@ final as (
             coalesce(prices.is_free, app_details.is_free) as {{ dbt.type_boolean() }}
         ) as is_free,
         cast(prices.currency as {{ dbt.type_string() }}) as currency,
-        cast(prices.initial_price_krw as {{ dbt.type_float() }}) as initial_price_krw,
-        cast(prices.final_price_krw as {{ dbt.type_float() }}) as final_price_krw,
+        cast(prices.initial_price_krw as double precision) as initial_price_krw,
+        cast(prices.final_price_krw as double precision) as final_price_krw,
         cast(prices.discount_percent as {{ dbt.type_int() }}) as discount_percent,
         cast(prices.is_discounted as {{ dbt.type_boolean() }}) as is_discounted,
         cast(prices.price_observed_at as {{ dbt.type_timestamp() }}) as price_observed_at,
         cast(latest_reviews.review_score as {{ dbt.type_int() }}) as review_score,
         cast(latest_reviews.review_score_desc as {{ dbt.type_string() }})
             as review_score_desc,
-        cast(latest_reviews.positive_ratio as {{ dbt.type_float() }}) as review_positive_ratio,
+        cast(latest_reviews.positive_ratio as double precision) as review_positive_ratio,
         cast(latest_reviews.total_reviews as {{ dbt.type_bigint() }}) as review_count,
         cast(latest_reviews.observed_at as {{ dbt.type_timestamp() }}) as review_observed_at
     from games

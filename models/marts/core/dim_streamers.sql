@@ -103,9 +103,9 @@ final as (
         cast(coalesce(session_totals.session_count, 0) as {{ dbt.type_bigint() }})
             as session_count,
         cast(
-            coalesce(session_totals.airtime_minutes, 0) / 60.0 as {{ dbt.type_float() }}
+            coalesce(session_totals.airtime_minutes, 0) / 60.0 as double precision
         ) as airtime_hours,
-        cast(coalesce(session_totals.hours_watched, 0) as {{ dbt.type_float() }})
+        cast(coalesce(session_totals.hours_watched, 0) as double precision)
             as hours_watched,
         cast(session_totals.peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
         cast(main_games.main_game_key as {{ dbt.type_string() }}) as main_game_key,

@@ -38,13 +38,13 @@ final as (
         cast(spell_number_in_session as {{ dbt.type_int() }}) as spell_number_in_broadcast,
         cast(observation_count as {{ dbt.type_bigint() }}) as observation_count,
         cast(
-            observation_count * {{ poll_minutes }} / 60.0 as {{ dbt.type_float() }}
+            observation_count * {{ poll_minutes }} / 60.0 as double precision
         ) as airtime_hours,
-        cast(avg_viewers as {{ dbt.type_float() }}) as avg_viewers,
+        cast(avg_viewers as double precision) as avg_viewers,
         cast(peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
         cast(
             avg_viewers * observation_count * {{ poll_minutes }} / 60.0
-            as {{ dbt.type_float() }}
+            as double precision
         ) as hours_watched
     from spells
 
