@@ -192,17 +192,28 @@ def game_top_streamers(game_key: str, platform: str, limit: int = 10) -> pd.Data
     )
 
 
-def game_price_events(game_key: str) -> pd.DataFrame:
+def game_price_events(game_key: str, lo: date, hi: date) -> pd.DataFrame:
+    """Steam discount starts, ends and changes with their measured lift (gold pricing)."""
     if not has_model("fct_price_events"):
         return pd.DataFrame()
-    return query("select * from gold.fct_price_events where game_key = ? order by 1", (game_key,))
+    return query(
+        "select event_type, event_at, discount_percent_before, discount_percent_after, "
+        "price_after_krw, players_lift_pct, viewers_lift_pct "
+        "from gold.fct_price_events "
+        "where game_key = ? and cast(event_at as date) between ? and ? order by event_at",
+        (game_key, lo, hi),
+    )
 
 
 def game_forecast(game_key: str, lo: date, hi: date) -> pd.DataFrame:
+    """Forecast and actual per day and metric (gold forecast)."""
     if not has_model("fct_game_forecast_daily"):
         return pd.DataFrame()
     return query(
-        "select * from gold.fct_game_forecast_daily where game_key = ? order by 1", (game_key,)
+        "select forecast_date, metric, forecast_value, actual_value, abs_pct_error "
+        "from gold.fct_game_forecast_daily "
+        "where game_key = ? and forecast_date between ? and ? order by metric, forecast_date",
+        (game_key, lo, hi),
     )
 
 

@@ -11,9 +11,8 @@ def table(df: pd.DataFrame, columns: dict[str, str], empty: str) -> None:
     if df.empty:
         st.info(empty)
         return
-    shown = df[list(columns)].rename(columns=columns).reset_index(drop=True)
-    shown.index = shown.index + 1
-    st.table(shown.style.format(precision=1, thousands=",", na_rep="–"))
+    shown = df[list(columns)].rename(columns=columns).convert_dtypes()
+    st.table(shown.style.format(precision=1, thousands=",", na_rep="–"), hide_index=True)
 
 
 def game_label(name_en: str, name_ko: str | None) -> str:

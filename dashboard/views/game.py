@@ -35,11 +35,16 @@ def render(f: Filters) -> None:
 
     hourly = data.game_hourly(game_key, f.start, f.end)
     events = data.game_impact(game_key, f.platform, f.start, f.end)
+    prices = data.game_price_events(game_key, f.start, f.end)
     st.subheader("Viewers and Steam players")
     if hourly.empty:
         st.info("No audience for this game in the selected date range.")
     else:
-        st.plotly_chart(_timeline(hourly, events, f.platform), use_container_width=True)
+        st.plotly_chart(_timeline(hourly, events, prices, f.platform), use_container_width=True)
+        st.caption(
+            "Dashed red: a streamer starts the game · shaded green: Steam discount in effect · "
+            "dotted green: a discount starts"
+        )
 
     left, right = st.columns(2)
     with left:
@@ -60,9 +65,29 @@ def render(f: Filters) -> None:
         st.subheader("Forecast vs actual")
         forecast = data.game_forecast(game_key, f.start, f.end)
         if forecast.empty:
-            st.info("No forecast for this game (gold.fct_game_forecast_daily).")
+            st.info("No forecast for this game in the selected date range.")
         else:
-            st.line_chart(forecast, x=forecast.columns[0])
+            metric = st.selectbox("Metric", sorted(forecast["metric"].unique()), key="metric")
+            rows = forecast[forecast["metric"] == metric]
+            fig = go.Figure()
+            fig.add_scatter(x=rows["forecast_date"], y=rows["actual_value"], name="actual")
+            fig.add_scatter(
+                x=rows["forecast_date"], y=rows["forecast_value"], name="forecast",
+                line={"dash": "dash"},
+            )  # fmt: skip
+            fig.update_layout(height=280, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
+            st.plotly_chart(fig, use_container_width=True)
+
+    if not prices.empty:
+        st.subheader("Steam price events")
+        table(
+            prices,
+            {"event_type": "Event", "event_at": "At (UTC)",
+             "discount_percent_before": "Discount before %",
+             "discount_percent_after": "Discount after %", "price_after_krw": "Price after ₩",
+             "players_lift_pct": "Players lift %", "viewers_lift_pct": "Viewers lift %"},
+            "",
+        )  # fmt: skip
 
     st.subheader("Top streamers of the game")
     table(
@@ -82,7 +107,7 @@ def render(f: Filters) -> None:
     )  # fmt: skip
 
 
-def _timeline(hourly, events, platform: str) -> go.Figure:
+def _timeline(hourly, events, prices, platform: str) -> go.Figure:
     fig = go.Figure()
     streams = hourly[hourly["platform"] != "all"]
     if platform != "all":
@@ -98,6 +123,9 @@ def _timeline(hourly, events, platform: str) -> go.Figure:
         discounted = steam[steam["discount_percent"].fillna(0) > 0]
         for hour in discounted["hour_at"]:
             fig.add_vrect(x0=hour, x1=hour + _HOUR, fillcolor="#2ca02c", opacity=0.12, line_width=0)
+    if not prices.empty:
+        for start in prices.loc[prices["event_type"] == "discount_start", "event_at"]:
+            fig.add_vline(x=start, line_dash="dot", line_color="#2ca02c")
     for event in events.itertuples():
         fig.add_vline(x=event.started_at, line_dash="dash", line_color="#d62728", opacity=0.6)
     fig.update_layout(

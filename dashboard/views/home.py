@@ -38,6 +38,7 @@ def render(f: Filters) -> None:
                         f"{today[column_name]:,.0f}",
                         None if before is None else f"day before: {before[column_name]:,.0f}",
                         delta_color="off",
+                        delta_arrow="off",
                     )
                 st.metric("Live channels now", f"{live.get(platform, 0):,}")
 
@@ -51,8 +52,8 @@ def render(f: Filters) -> None:
         else:
             table(
                 top,
-                {"rank": "#", "game": "Game", "game_ko": "게임", "hours_watched": "Hours watched",
-                 "rank_change": "Rank change"},
+                {"rank": "Rank", "game": "Game", "game_ko": "게임",
+                 "hours_watched": "Hours watched", "rank_change": "Change"},
                 "No game matches the search.",
             )  # fmt: skip
     with right:

@@ -30,7 +30,7 @@ def render(f: Filters) -> None:
     st.plotly_chart(fig, use_container_width=True)
     table(
         chart,
-        {"rank": "#", "game": "Game", "game_ko": "게임", "hours_watched": "Hours watched",
+        {"rank": "Rank", "game": "Game", "game_ko": "게임", "hours_watched": "Hours watched",
          "rank_change": "Change", "days_at_number_one": "Days at #1",
          "peak_viewers": "Peak viewers", "peak_channels": "Peak streams",
          "stream_share_score": "Stream share", "stream_share_rank": "Share rank"},
@@ -39,6 +39,6 @@ def render(f: Filters) -> None:
     st.subheader("New entries")
     table(
         chart[chart["is_new_entry"].fillna(False).astype(bool)],
-        {"rank": "#", "game": "Game", "game_ko": "게임", "hours_watched": "Hours watched"},
+        {"rank": "Rank", "game": "Game", "game_ko": "게임", "hours_watched": "Hours watched"},
         "No new entries on this day (or the day before was not observed).",
     )  # fmt: skip
