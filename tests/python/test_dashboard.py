@@ -47,25 +47,22 @@ def warehouse(tmp_path_factory) -> Path:
     if prepared:
         shutil.copy(prepared, path)
         return path
-    from loaders.demo import DemoConfig, run_demo
-
-    saved = {k: os.environ.get(k) for k in ("GST_DUCKDB_PATH", "GST_PIPELINES_DIR")}
-    os.environ["GST_DUCKDB_PATH"] = str(path)
-    os.environ.pop("GST_PIPELINES_DIR", None)
-    try:
+    # built in a child process: the loaders keep DuckDB connections open in the process that
+    # ran them, and DuckDB lets one process write a file while others cannot even read it
+    build = (
+        "from loaders.demo import DemoConfig, run_demo\n"
         # four evening hours in Korea (21:00-01:00 KST): many channels live, several games
-        cfg = DemoConfig(
-            days=4 / 24, seed=7, channels=15, increment_hours=4,
-            start="2026-11-02T12:00:00Z", docs=False, validate=False,
-            truth_path=str(work / "truth.json"),
-        )  # fmt: skip
-        run_demo(cfg, echo=lambda _line: None)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        "cfg = DemoConfig(days=4 / 24, seed=7, channels=15, increment_hours=4,"
+        " start='2026-11-02T12:00:00Z', docs=False, validate=False,"
+        f" truth_path={str(work / 'truth.json')!r})\n"
+        "run_demo(cfg, echo=lambda _line: None)\n"
+    )
+    env = {**os.environ, "GST_DUCKDB_PATH": str(path), "PYTHONPATH": str(ROOT)}
+    env.pop("GST_PIPELINES_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", build], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"demo warehouse build failed: {done.stderr[-3000:]}"
     return path
 
 
