@@ -43,5 +43,10 @@ docs: install
 	$(BIN)/dbt docs generate
 	$(BIN)/dbt docs serve --port 8080
 
+## The dashboard on the gold models: http://localhost:$(PORT) (after `make demo`).
+PORT ?= 8501
+dashboard: install
+	$(BIN)/gst dashboard --port $(PORT)
+
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache

@@ -208,6 +208,33 @@ def demo(
     print_summary(summary, cfg, console)
 
 
+@app.command()
+def dashboard(
+    port: int = typer.Option(8501, help="Port to serve the dashboard on."),
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+) -> None:
+    """Serve the dashboard on the gold models (Streamlit) at http://localhost:PORT."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    if target not in ("duckdb", "postgres", "redshift"):
+        raise UserError(f"dashboard: unknown target {target!r} (duckdb, postgres or redshift)")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "GST_DASHBOARD_TARGET": target}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py"),
+        "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    typer.echo(f"Dashboard on http://localhost:{port} (Ctrl-C stops it)")
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line and exit code 2."""
     import os

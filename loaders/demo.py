@@ -292,4 +292,5 @@ def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> Non
         f"{cfg.truth_path}\nExplore: `make docs` (dbt docs on http://localhost:8080), "
         f"`.venv/bin/gst status`, or query it, e.g. "
         f'`duckdb {where} "select * from silver.int_broadcast_sessions_sessionized limit 5"`'
+        f"\nDashboard: `.venv/bin/gst dashboard --target {cfg.target}`, open http://localhost:8501"
     )

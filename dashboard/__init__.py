@@ -1,0 +1,1 @@
+"""Streamlit dashboard on the gold models: `gst dashboard` / `make dashboard`."""

@@ -1,0 +1,66 @@
+"""Home: per platform, the latest day against the day before; top games; top streamers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.filters import Filters
+from dashboard.views.common import table
+
+
+def render(f: Filters) -> None:
+    st.title("Game & Stream Trends")
+    st.caption(f"{f.start} – {f.end} (UTC days) · how do streamers move games?")
+
+    days = data.platform_days(f.start, f.end)
+    live = data.live_channels().set_index("platform")["live_channels"].to_dict()
+    if days.empty:
+        st.info("No audience in the selected date range.")
+    else:
+        latest = days["game_date"].max()
+        st.subheader(f"Streaming platforms on {latest} vs the day before")
+        shown = days if f.platform == "all" else days[days["platform"] == f.platform]
+        columns = st.columns(max(1, shown["platform"].nunique()))
+        per_platform = shown.groupby("platform", sort=False)
+        for column, (platform, rows) in zip(columns, per_platform, strict=True):
+            rows = rows.sort_values("game_date")
+            today = rows.iloc[-1]
+            before = rows.iloc[-2] if len(rows) > 1 else None
+            with column:
+                st.markdown(f"**{today['platform_name']}**")
+                for column_name, label in (
+                    ("hours_watched", "Hours watched"),
+                    ("airtime_hours", "Airtime (channel-hours)"),
+                ):
+                    st.metric(
+                        label,
+                        f"{today[column_name]:,.0f}",
+                        None if before is None else f"day before: {before[column_name]:,.0f}",
+                        delta_color="off",
+                        delta_arrow="off",
+                    )
+                st.metric("Live channels now", f"{live.get(platform, 0):,}")
+
+    left, right = st.columns(2)
+    with left:
+        dates = data.ranking_dates(f.platform, f.start, f.end)
+        st.subheader("Top games by hours watched" + (f" on {dates[0]}" if dates else ""))
+        top = data.rankings(f.platform, dates[0], f.search, limit=10) if dates else None
+        if top is None:
+            st.info("No ranking in the selected date range.")
+        else:
+            table(
+                top,
+                {"rank": "Rank", "game": "Game", "game_ko": "게임",
+                 "hours_watched": "Hours watched", "rank_change": "Change"},
+                "No game matches the search.",
+            )  # fmt: skip
+    with right:
+        st.subheader("Top streamers")
+        table(
+            data.top_streamers(f.platform),
+            {"streamer": "Streamer", "platform": "Platform", "main_game": "Main game",
+             "hours_watched": "Hours watched", "peak_viewers": "Peak viewers"},
+            "No streamers on this platform.",
+        )  # fmt: skip

@@ -1,0 +1,53 @@
+{{ config(dist='streamer_id', sort=['valid_from']) if target.type == 'redshift' }}
+{#-
+    Streamer -> game history as a type-2 table: one row per spell a channel
+    spent on one category, exact to the poll. valid_to is exclusive and
+    never null (last observation + one poll interval, cut back to the next
+    spell's start); ranges of a channel never overlap, and gaps between
+    them are offline time.
+-#}
+{%- set poll_minutes = var('poll_interval_minutes') %}
+
+with
+
+spells as (
+
+    select * from {{ ref('int_streamer_game_spells') }}
+
+),
+
+final as (
+
+    select
+        cast(spell_id as {{ dbt.type_string() }}) as history_id,
+        cast(
+            {{ surrogate_key(['platform', 'channel_id']) }} as {{ dbt.type_string() }}
+        ) as streamer_id,
+        cast(platform as {{ dbt.type_string() }}) as platform,
+        cast(channel_id as {{ dbt.type_string() }}) as channel_id,
+        cast(game_key as {{ dbt.type_string() }}) as game_key,
+        cast(category_id as {{ dbt.type_string() }}) as category_id,
+        cast(category_name as {{ dbt.type_string() }}) as category_name,
+        cast(category_kind as {{ dbt.type_string() }}) as category_kind,
+        cast(steam_appid as {{ dbt.type_bigint() }}) as steam_appid,
+        cast(valid_from as {{ dbt.type_timestamp() }}) as valid_from,
+        cast(valid_to as {{ dbt.type_timestamp() }}) as valid_to,
+        cast(last_observed_at as {{ dbt.type_timestamp() }}) as last_observed_at,
+        cast(is_current as {{ dbt.type_boolean() }}) as is_current,
+        cast(session_id as {{ dbt.type_string() }}) as broadcast_id,
+        cast(spell_number_in_session as {{ dbt.type_int() }}) as spell_number_in_broadcast,
+        cast(observation_count as {{ dbt.type_bigint() }}) as observation_count,
+        cast(
+            observation_count * {{ poll_minutes }} / 60.0 as double precision
+        ) as airtime_hours,
+        cast(avg_viewers as double precision) as avg_viewers,
+        cast(peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
+        cast(
+            avg_viewers * observation_count * {{ poll_minutes }} / 60.0
+            as double precision
+        ) as hours_watched
+    from spells
+
+)
+
+select * from final
