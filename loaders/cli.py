@@ -129,20 +129,44 @@ def load(
     platforms: Annotated[list[str], typer.Argument(help="chzzk, soop, twitch, steam or all.")],
     target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress."),
+    bronze: str = typer.Option(
+        None,
+        help="Also write each raw response page gzip-compressed under this path or URL "
+        "(s3://...): PATH/<platform>/date=YYYY-MM-DD/hour=HH/<poll_id>-<n>.json.gz.",
+    ),
+    from_bronze: str = typer.Option(
+        None, help="Load from the bronze files under this path instead of the APIs."
+    ),
 ) -> None:
     """Poll each platform once and load it into the raw_<platform> schemas.
 
     Exit code 1 only when a platform failed entirely; quarantined items are counted."""
+    import contextlib
+
+    from loaders import bronze as bronze_files
     from loaders.pipeline import ConfigError, run_load
 
     _loader_logging()
+    if bronze and from_bronze:
+        raise UserError("load: use either --bronze or --from-bronze, not both")
     try:
-        report = run_load(platforms, target, progress=progress)
-    except ConfigError as exc:
+        if from_bronze:
+            results = bronze_files.replay(from_bronze, platforms, target)
+            for result in results.values():
+                typer.echo(result.summary())
+            if any(r.status == "failed" for r in results.values()):
+                raise typer.Exit(1)
+            return
+        recorder = bronze_files.recording(bronze) if bronze else contextlib.nullcontext()
+        with recorder as rec:
+            report = run_load(platforms, target, progress=progress)
+    except (ConfigError, bronze_files.BronzeError) as exc:
         raise UserError(str(exc)) from exc
     if not progress:
         for result in report.platforms.values():
             typer.echo(result.summary())
+    if rec is not None:
+        typer.echo(rec.summary())
     if report.failed:
         raise typer.Exit(1)
 

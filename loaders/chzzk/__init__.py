@@ -9,6 +9,7 @@ max_channel_details, plus the retry knobs of `loaders.twitch.client.RetryPolicy`
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -103,16 +104,21 @@ def chzzk_source(
     if variant == "service":
         params["sortType"] = "POPULAR"
 
-    # The first page is fetched now: its Date header is the poll's observed_at for all tables.
     stats = poll_stats("chzzk")
-    first: Any = None
-    try:
-        first, response = fetch_json(client, path, "chzzk", params)
-        observed_at = observed_at_from_response(response)
-    except BadPayload as exc:  # a bad first body: the poll still gets a time and a record
-        first, observed_at = exc, observed_at_from_response(None)
-    poll = Poll(poll_id("chzzk", observed_at), observed_at, variant)
-    log.info("chzzk poll %s via %s API", poll.poll_id, variant)
+
+    @functools.cache
+    def start() -> tuple[Any, Poll]:
+        """Page 1 and the poll, on first use (creating the source makes no request): the
+        page's Date header is the poll's observed_at for all tables."""
+        first: Any = None
+        try:
+            first, response = fetch_json(client, path, "chzzk", params)
+            observed_at = observed_at_from_response(response)
+        except BadPayload as exc:  # a bad first body: the poll still gets a time and a record
+            first, observed_at = exc, observed_at_from_response(None)
+        poll = Poll(poll_id("chzzk", observed_at), observed_at, variant)
+        log.info("chzzk poll %s via %s API", poll.poll_id, variant)
+        return first, poll
 
     @dlt.resource(
         name="lives",
@@ -124,9 +130,9 @@ def chzzk_source(
     def lives() -> Iterator[Any]:
         where = Where("chzzk", path)
         seen_channels: set[str] = set()
+        page, poll = start()
         yield quarantine_batch([])  # the quarantine table exists even when nothing is rejected
         seen_cursors: set[str] = set()
-        page: Any = first
         query = dict(params)
         for _ in range(settings.MAX_PAGES):
             try:
@@ -183,6 +189,8 @@ def chzzk_source(
         """Details of channels seen live, at most once per 24 h of observed time each."""
         if not isinstance(table, pa.Table) or "channel_id" not in table.column_names:
             return
+        poll = start()[1]
+        observed_at = poll.observed_at
         state = dlt.current.resource_state()
         refreshed: dict[str, str] = state.setdefault("refreshed_at", {})
         if not budget.get("pruned"):  # forget refreshes older than the window: keeps state small

@@ -8,6 +8,7 @@ client_id, plus the retry knobs of `loaders.twitch.client.RetryPolicy`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -98,22 +99,27 @@ def soop_source(
     search = RESTClient(base_url=search_base_url, session=session, headers=settings.BROWSER_HEADERS)
     where = Where("soop", path)
 
-    # Page 1 now: its Date header is the poll's observed_at; an API error answer (result < 0,
-    # e.g. an invalid client_id) fails the whole platform with that message.
     stats = poll_stats("soop")
-    first: Any
-    try:
-        first, response = fetch_json(client, path, "soop", {**params, page_param: 1})
-        observed_at = observed_at_from_response(response)
-    except BadPayload as exc:
-        first, observed_at = exc, observed_at_from_response(None)
-    if isinstance(first, dict) and str(first.get("result", "0")).startswith("-"):
-        raise SourceFailed(
-            f"soop {path}: API error result {first.get('result')}: {first.get('msg')}"
-            + (" (check SOURCES__SOOP__CLIENT_ID)" if variant == "openapi" else "")
-        )
-    poll = Poll(poll_id("soop", observed_at), observed_at, variant)
-    log.info("soop poll %s via %s list", poll.poll_id, variant)
+
+    @functools.cache
+    def start() -> tuple[Any, Poll]:
+        """Page 1 and the poll, on first use (creating the source makes no request): its Date
+        header is the poll's observed_at; an API error answer (result < 0, e.g. an invalid
+        client_id) fails the whole platform with that message."""
+        first: Any
+        try:
+            first, response = fetch_json(client, path, "soop", {**params, page_param: 1})
+            observed_at = observed_at_from_response(response)
+        except BadPayload as exc:
+            first, observed_at = exc, observed_at_from_response(None)
+        if isinstance(first, dict) and str(first.get("result", "0")).startswith("-"):
+            raise SourceFailed(
+                f"soop {path}: API error result {first.get('result')}: {first.get('msg')}"
+                + (" (check SOURCES__SOOP__CLIENT_ID)" if variant == "openapi" else "")
+            )
+        poll = Poll(poll_id("soop", observed_at), observed_at, variant)
+        log.info("soop poll %s via %s list", poll.poll_id, variant)
+        return first, poll
 
     @dlt.resource(
         name="broads",
@@ -125,8 +131,8 @@ def soop_source(
     def broads() -> Iterator[Any]:
         seen: set[str] = set()
         bad_in_a_row = 0
+        page, poll = start()
         yield quarantine_batch([])  # the quarantine table exists even when nothing is rejected
-        page: Any = first
         for page_no in range(1, settings.MAX_PAGES + 1):
             try:
                 if page is None:
@@ -171,6 +177,7 @@ def soop_source(
         endpoint = settings.CATEGORY_PATH
         cat_where = Where("soop", endpoint)
         seen: set[str] = set()
+        poll = start()[1]
         for page_no in range(1, settings.MAX_CATEGORY_PAGES + 1):
             query = {
                 "m": "categoryList",

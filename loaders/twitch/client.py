@@ -25,7 +25,7 @@ from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 from requests import Response
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
 from tenacity import RetryCallState, Retrying
 
@@ -33,6 +33,16 @@ from loaders.common import BadPayload, observed_at_from_response, parse_json, po
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
+
+
+# Observers of every PoliteSession, called in the requesting thread: before each request
+# `(session, request)`, and after each final response `(session, response)` (retries and
+# rate-limit waits done). Bronze files (loaders.bronze) and the demo's poll clock use them.
+REQUEST_OBSERVERS: list[Callable[[PoliteSession, Any], None]] = []
+RESPONSE_OBSERVERS: list[Callable[[PoliteSession, Response], None]] = []
+# The transport sessions mount for http(s): the last one pushed here (replay of bronze files),
+# else a pooled HTTPAdapter.
+TRANSPORTS: list[BaseAdapter] = []
 
 
 class GaveUp(RuntimeError):
@@ -152,10 +162,10 @@ class PoliteSession:
 
     def __post_init__(self) -> None:
         self.log = self.logger or logging.getLogger(f"gst.{self.platform}")
-        self.deadline = time.monotonic() + self.policy.poll_budget_seconds
+        self.deadline: float | None = None  # the poll's time budget starts at its first request
         session = Session(timeout=self.policy.timeout_seconds, raise_for_status=False)
         session.headers["User-Agent"] = "game-stream-trends/0.1 (+dlt)"
-        adapter = HTTPAdapter(pool_maxsize=4)
+        adapter = TRANSPORTS[-1] if TRANSPORTS else HTTPAdapter(pool_maxsize=4)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._send = session.send
@@ -176,6 +186,8 @@ class PoliteSession:
         return self._remaining() <= 0
 
     def _remaining(self) -> float:
+        if self.deadline is None:
+            return self.policy.poll_budget_seconds
         return max(0.0, self.deadline - time.monotonic())
 
     def _should_retry(self, state: RetryCallState) -> bool:
@@ -246,6 +258,10 @@ class PoliteSession:
         ) from exc
 
     def _retrying_send(self, request: Any, **kwargs: Any) -> Response:
+        for observe in REQUEST_OBSERVERS:
+            observe(self, request)
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.policy.poll_budget_seconds
         if self._remaining() <= 0:
             raise GaveUp(
                 f"{self.platform} {endpoint_of(request.url)}: poll time budget of "
@@ -258,7 +274,10 @@ class PoliteSession:
             reraise=True,
             retry_error_callback=self._give_up,
         )
-        return self._throttle(retrying(self._send, request, **kwargs))
+        response = self._throttle(retrying(self._send, request, **kwargs))
+        for observe in RESPONSE_OBSERVERS:
+            observe(self, response)
+        return response
 
 
 class JsonClient(RESTClient):
