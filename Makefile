@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DAYS ?= 3
+DAYS ?= 1
+CHANNELS ?= 40
 SEED ?= 42
 
 export DBT_PROFILES_DIR := $(CURDIR)
@@ -28,7 +29,7 @@ profiles.yml: profiles.yml.example
 
 ## The whole job on DuckDB: simulator -> loaders -> dbt build/snapshot -> docs -> summary.
 demo: install
-	$(BIN)/gst demo --days $(DAYS) --seed $(SEED)
+	$(BIN)/gst demo --days $(DAYS) --channels $(CHANNELS) --seed $(SEED)
 
 ## Lint + pytest (unit, loader, simulator and end-to-end dbt builds).
 test: install lint
@@ -47,6 +48,11 @@ docs: install
 PORT ?= 8501
 dashboard: install
 	$(BIN)/gst dashboard --port $(PORT)
+
+## Loader benchmark vs a plain requests -> pyarrow -> DuckDB baseline (bench/results/loader.csv).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python bench/loader_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache

@@ -200,9 +200,9 @@ def poll(
 
 @app.command()
 def demo(
-    days: float = typer.Option(3, help="Simulated days to collect (10-minute polls)."),
+    days: float = typer.Option(1, help="Simulated days to collect (10-minute polls)."),
     seed: int = typer.Option(42, help="Simulator world seed."),
-    channels: int = typer.Option(120, help="Live channels per platform at the daily peak."),
+    channels: int = typer.Option(40, help="Live channels per platform at the daily peak."),
     target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
     increment_hours: float = typer.Option(8, help="Load + snapshot every N simulated hours."),
     faults: float = typer.Option(0.0, help="Simulator fault rate (the loaders must cope)."),

@@ -24,6 +24,12 @@ spells as (
 
 ),
 
+influence as (
+
+    select * from {{ ref('int_streamer_influence') }}
+
+),
+
 session_totals as (
 
     select
@@ -109,7 +115,10 @@ final as (
             as hours_watched,
         cast(session_totals.peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
         cast(main_games.main_game_key as {{ dbt.type_string() }}) as main_game_key,
-        cast(main_games.main_game_keys as {{ dbt.type_string() }}) as main_game_keys
+        cast(main_games.main_game_keys as {{ dbt.type_string() }}) as main_game_keys,
+        cast(influence.estimated_influence as double precision) as estimated_influence,
+        cast(coalesce(influence.influence_events, 0) as {{ dbt.type_bigint() }})
+            as influence_events
     from channels
     left join session_totals
         on
@@ -119,6 +128,10 @@ final as (
         on
             channels.platform = main_games.platform
             and channels.channel_id = main_games.channel_id
+    left join influence
+        on
+            channels.platform = influence.platform
+            and channels.channel_id = influence.channel_id
 
 )
 
