@@ -49,10 +49,11 @@ PORT ?= 8501
 dashboard: install
 	$(BIN)/gst dashboard --port $(PORT)
 
-## Loader benchmark vs a plain requests -> pyarrow -> DuckDB baseline (bench/results/loader.csv).
-BENCH_ARGS ?=
+## Benchmarks (not part of `make test`): the loader vs a plain requests -> pyarrow -> DuckDB
+## baseline, then dbt full builds at 1/7/30 days and an incremental build (bench/results/*.csv).
 bench: install
-	$(BIN)/python bench/loader_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/loader_bench.py $(LOADER_BENCH_ARGS)
+	$(BIN)/python bench/dbt_bench.py $(DBT_BENCH_ARGS)
 
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache

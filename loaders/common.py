@@ -117,6 +117,10 @@ class PollStats:
 
     def page(self, rows: int = 0, quarantined: int = 0) -> None:
         self.pages += 1
+        self.add(rows, quarantined)
+
+    def add(self, rows: int = 0, quarantined: int = 0) -> None:
+        """Rows or quarantined items that arrive apart from their page (batched sources)."""
         self.rows += rows
         self.quarantined += quarantined
         self._notify()

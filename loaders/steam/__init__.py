@@ -1,7 +1,8 @@
 """Steam source: current players, KRW prices, reviews, app details, most-played chart.
 
 Tables (see loaders/raw_tables.md): `current_players`, `prices`, `reviews`, `most_played`
-(append), `app_details` (merge on appid), `quarantine` (append). Tracked apps are the
+(observations: delete-insert on their primary key, so a re-run never duplicates),
+`app_details` (merge on appid), `quarantine` (append). Tracked apps are the
 `appids` argument, or else the seed's Steam appids plus the most-played chart.
 
 Call budget per poll: one Web API call per app for players (Web API allows ~100k/day),
@@ -22,7 +23,7 @@ from typing import Any
 import dlt
 from requests import Response
 
-from loaders.common import BadPayload
+from loaders.common import BadPayload, poll_stats
 from loaders.steam import helpers as sh
 from loaders.steam import settings
 from loaders.twitch import helpers as h
@@ -70,6 +71,7 @@ class SteamPoll:
     def call(self, client: JsonClient, path: str, params: dict[str, Any]) -> Any:
         """Parsed JSON, or NOT_FOUND on 404; BadPayload (with the body) otherwise."""
         response: Response = client.get(path, params=params)
+        poll_stats(PLATFORM).page()
         if response.status_code == 404:
             return NOT_FOUND
         if response.status_code != 200:
@@ -80,6 +82,7 @@ class SteamPoll:
 
     def quarantine(self, exc: Exception, endpoint: str, payload: Any = None) -> Any:
         log.warning("%s (quarantined)", exc)
+        poll_stats(PLATFORM).add(quarantined=1)
         body = payload if payload is not None else getattr(exc, "body", "") or ""
         return h.quarantine(PLATFORM, endpoint, str(exc), body, self.clock.poll_id, self.now)
 
@@ -200,11 +203,13 @@ def _batched(poll: SteamPoll, items: Iterator[Any], hints: Any, schema: Any) -> 
         if isinstance(item, dict):  # quarantine items arrive wrapped with their hints
             rows.append(item)
             if len(rows) >= settings.ROWS_PER_BATCH:
+                poll_stats(PLATFORM).add(rows=len(rows))
                 yield h.as_table(h.arrow_page(poll.stamp(rows), schema), hints)
                 rows = []
         else:
             yield item
     if rows:
+        poll_stats(PLATFORM).add(rows=len(rows))
         yield h.as_table(h.arrow_page(poll.stamp(rows), schema), hints)
 
 
@@ -213,6 +218,7 @@ def most_played(poll: SteamPoll) -> Iterator[Any]:
     rows, bad = poll.chart
     yield from bad
     if rows:
+        poll_stats(PLATFORM).add(rows=len(rows))
         yield h.as_table(h.arrow_page(rows, sh.MOST_PLAYED_SCHEMA), MOST_PLAYED)
 
 

@@ -16,7 +16,7 @@ import dlt
 from requests import PreparedRequest, Response
 from requests.auth import AuthBase
 
-from loaders.common import BadPayload, parse_json
+from loaders.common import BadPayload, parse_json, poll_stats
 from loaders.twitch import helpers as h
 from loaders.twitch import settings
 from loaders.twitch.client import (
@@ -176,6 +176,7 @@ def _paged_rows(
 ) -> Iterator[Any]:
     """Rows per page (deduped on `keys(row)`), quarantine rows for bad items or pages."""
     seen, taken, where = h.Deduper(), 0, (PLATFORM, path)
+    stats = poll_stats(PLATFORM)
     first = min(settings.PAGE_SIZE, limit) if limit else settings.PAGE_SIZE
     try:
         for items, _response in _pages(client, path, first):
@@ -188,11 +189,13 @@ def _paged_rows(
             if limit is not None:
                 rows = rows[: max(0, limit - taken)]
             taken += len(rows)
+            stats.page(rows=len(rows), quarantined=len(bad))
             yield rows  # even empty: the table exists before anyone is live
             if limit is not None and taken >= limit:
                 break
     except BadPayload as exc:
         log.error("%s (page quarantined, paging stopped after %d rows)", exc, taken)
+        stats.page(quarantined=1)
         body = getattr(exc, "body", None) or ""
         yield h.quarantine(PLATFORM, path, str(exc), body, clock.poll_id, clock.now())
     if seen.dropped:

@@ -232,3 +232,27 @@ def test_simulator_faults_give_the_same_observations(tmp_path, monkeypatch, fast
             assert sum(r.retries for r in reports) > 0
     assert len(results[0.0]["lives"]) > 50 and len(results[0.0]["broads"]) > 50
     assert results[0.2] == results[0.0]
+
+
+def test_every_platform_reports_its_pages_and_rows(tmp_path, monkeypatch, fast_retries):
+    """The progress counters (`gst load`'s pages/rows) cover all four sources."""
+    from loaders.pipeline import load_platform
+    from loaders.simulator import Simulator
+
+    monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "counters.duckdb"))
+    with Simulator(seed=3, channels=150, start="2026-11-02T12:00:00Z") as sim:
+        for key, value in sim.env(official=True).items():
+            monkeypatch.setenv(key, value)
+        reports = {p: load_platform(p) for p in ("chzzk", "soop", "twitch", "steam")}
+    with duckdb.connect(str(tmp_path / "counters.duckdb"), read_only=True) as con:
+        for platform, report in reports.items():
+            assert report.status == "ok", report.error
+            assert report.pages >= 2, (platform, report.pages)
+            tables = {
+                t: con.execute(f"select count(*) from raw_{platform}.{t}").fetchone()[0]
+                for t in report.rows
+                if t != "quarantine"
+            }
+            assert sum(tables.values()) > 0 and tables == {
+                t: n for t, n in report.rows.items() if t != "quarantine"
+            }, platform
