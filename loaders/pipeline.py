@@ -99,7 +99,17 @@ def destination(target: str) -> tuple[Any, Any, Path]:
         path = Path(_env("GST_DUCKDB_PATH", "data/warehouse.duckdb")).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         pipelines_dir = Path(os.environ.get("GST_PIPELINES_DIR") or f"{path}.dlt")
-        return dlt.destinations.duckdb(str(path)), None, pipelines_dir
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+        # DuckDB keeps a load's rows in its buffer pool until commit; a cap makes it spill
+        # instead, so the loader's peak memory does not grow with the size of a poll.
+        limit = _env("GST_DUCKDB_MEMORY_LIMIT", "128MB").strip()
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?)?B", limit, flags=re.IGNORECASE):
+            raise ConfigError(
+                f"GST_DUCKDB_MEMORY_LIMIT must be a size such as 128MB or 1GB, got {limit!r}"
+            )
+        credentials = DuckDbCredentials(str(path), global_config={"memory_limit": limit})
+        return dlt.destinations.duckdb(credentials), None, pipelines_dir
     if target == "postgres":
         creds = {
             "host": _env("GST_PG_HOST", "127.0.0.1"),
