@@ -70,15 +70,14 @@ def date_bounds() -> tuple[date, date] | None:
 
 
 def platform_days(lo: date, hi: date) -> pd.DataFrame:
-    """Metrics `hours_watched` and `airtime_hours` per streaming platform and UTC day."""
+    """Each streaming platform's audience per UTC day (fct_platform_daily)."""
     return query(
-        "select d.platform, p.platform_name, d.game_date, sum(d.hours_watched) as hours_watched, "
-        "sum(d.airtime_hours) as airtime_hours "
-        "from gold.fct_game_daily as d "
+        "select d.platform, p.platform_name, d.activity_date, d.live_channels, d.avg_viewers, "
+        "d.peak_viewers, d.hours_watched, d.airtime_hours "
+        "from gold.fct_platform_daily as d "
         "inner join gold.dim_platforms as p on p.platform = d.platform "
-        "where d.platform <> 'all' and d.game_date between ? and ? "
-        "group by d.platform, p.platform_name, p.sort_order, d.game_date "
-        "order by p.sort_order, d.game_date",
+        "where d.activity_date between ? and ? "
+        "order by p.sort_order, d.activity_date",
         (lo, hi),
     )
 

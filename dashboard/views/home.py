@@ -18,20 +18,22 @@ def render(f: Filters) -> None:
     if days.empty:
         st.info("No audience in the selected date range.")
     else:
-        latest = days["game_date"].max()
+        latest = days["activity_date"].max()
         st.subheader(f"Streaming platforms on {latest} vs the day before")
         shown = days if f.platform == "all" else days[days["platform"] == f.platform]
         columns = st.columns(max(1, shown["platform"].nunique()))
         per_platform = shown.groupby("platform", sort=False)
         for column, (platform, rows) in zip(columns, per_platform, strict=True):
-            rows = rows.sort_values("game_date")
+            rows = rows.sort_values("activity_date")
             today = rows.iloc[-1]
             before = rows.iloc[-2] if len(rows) > 1 else None
             with column:
                 st.markdown(f"**{today['platform_name']}**")
                 for column_name, label in (
+                    ("live_channels", "Live channels (day)"),
+                    ("avg_viewers", "Average viewers"),
+                    ("peak_viewers", "Peak viewers"),
                     ("hours_watched", "Hours watched"),
-                    ("airtime_hours", "Airtime (channel-hours)"),
                 ):
                     st.metric(
                         label,

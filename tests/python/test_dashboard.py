@@ -198,6 +198,14 @@ def test_home_shows_top_games_and_streamers_and_the_game_search_filters(page, se
         expect(chart).to_contain_text(name_en)
         expect(chart).to_contain_text(name_ko)
     expect(page.locator("body")).to_contain_text(top_streamer(warehouse, "all"))
+    # each platform's latest day from fct_platform_daily, e.g. its peak viewers
+    for (peak,) in rows(
+        warehouse,
+        "select peak_viewers from gold.fct_platform_daily as d where activity_date = "
+        "(select max(activity_date) from gold.fct_platform_daily where platform = d.platform)",
+    ):
+        metric = page.locator('[data-testid="stMetric"]', has_text="Peak viewers")
+        expect(metric.filter(has_text=f"{peak:,}")).not_to_have_count(0)
     shoot(page, "home")
 
     # search by the Korean name of the second game: the first one leaves the chart

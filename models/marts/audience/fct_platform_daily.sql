@@ -1,0 +1,89 @@
+{{ config(dist='platform', sort=['activity_date']) if target.type == 'redshift' }}
+{#-
+    Each streaming platform's whole audience per UTC day, every category
+    included (games, non-game and uncategorized streams): live channels,
+    average and peak concurrent viewers and channels over the day's polls,
+    airtime and hours watched. The Home page's "today vs the day before".
+-#}
+{%- set poll_minutes = var('poll_interval_minutes') %}
+
+with
+
+observations as (
+
+    select * from {{ ref('int_stream_observations_unioned') }}
+
+),
+
+per_poll as (
+
+    select
+        platform,
+        cast(observed_hour as date) as activity_date,
+        observed_at,
+        sum(viewer_count) as viewer_count,
+        count(*) as channel_count
+    from observations
+    group by
+        platform,
+        cast(observed_hour as date),
+        observed_at
+
+),
+
+per_day_polls as (
+
+    select
+        platform,
+        activity_date,
+        count(*) as poll_count,
+        1.0 * sum(viewer_count) / count(*) as avg_viewers,
+        max(viewer_count) as peak_viewers,
+        1.0 * sum(channel_count) / count(*) as avg_channels,
+        max(channel_count) as peak_channels,
+        sum(channel_count) * {{ poll_minutes }} / 60.0 as airtime_hours,
+        sum(viewer_count) * {{ poll_minutes }} / 60.0 as hours_watched
+    from per_poll
+    group by
+        platform,
+        activity_date
+
+),
+
+per_day_channels as (
+
+    select
+        platform,
+        cast(observed_hour as date) as activity_date,
+        count(distinct channel_id) as live_channels
+    from observations
+    group by
+        platform,
+        cast(observed_hour as date)
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['per_day_polls.platform', 'per_day_polls.activity_date']) }}
+            as platform_day_id,
+        per_day_polls.platform,
+        per_day_polls.activity_date,
+        cast(per_day_polls.poll_count as integer) as poll_count,
+        cast(per_day_channels.live_channels as bigint) as live_channels,
+        cast(per_day_polls.avg_channels as double precision) as avg_channels,
+        cast(per_day_polls.peak_channels as bigint) as peak_channels,
+        cast(per_day_polls.avg_viewers as double precision) as avg_viewers,
+        cast(per_day_polls.peak_viewers as bigint) as peak_viewers,
+        cast(per_day_polls.airtime_hours as double precision) as airtime_hours,
+        cast(per_day_polls.hours_watched as double precision) as hours_watched
+    from per_day_polls
+    inner join per_day_channels
+        on
+            per_day_polls.platform = per_day_channels.platform
+            and per_day_polls.activity_date = per_day_channels.activity_date
+
+)
+
+select * from final
