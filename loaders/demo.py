@@ -290,7 +290,8 @@ def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> Non
     console.print(
         f"Warehouse: {where if cfg.target == 'duckdb' else cfg.target} · planted truth: "
         f"{cfg.truth_path}\nExplore: `make docs` (dbt docs on http://localhost:8080), "
-        f"`.venv/bin/gst status`, or query it, e.g. "
-        f'`duckdb {where} "select * from silver.int_broadcast_sessions_sessionized limit 5"`'
+        f"`.venv/bin/gst status`, or query it from Python, e.g. "
+        f"`.venv/bin/python -c \"import duckdb; duckdb.connect('{where}', read_only=True)"
+        f".sql('select * from gold.fct_platform_daily').show()\"`"
         f"\nDashboard: `.venv/bin/gst dashboard --target {cfg.target}`, open http://localhost:8501"
     )
