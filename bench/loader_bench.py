@@ -23,13 +23,14 @@ import csv
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from loaders.simulator_process import SimulatorFailed, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -44,29 +45,15 @@ OFFICIAL_ONLY += ("SOURCES__SOOP__CLIENT_ID",)
 # --- simulator in a separate process ----------------------------------------------------------
 
 
-class Simulator:
+class Simulator(SimulatorProcess):
     def __init__(self, channels: int, seed: int = 42):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        cmd = [
-            sys.executable, "-m", "loaders.cli", "simulate", "--port", str(self.port),
-            "--seed", str(seed), "--channels", str(channels), "--start", PEAK_START,
-            "--twitch-rate-limit", "1000000",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
-        )
-        self.env: dict[str, str] = {}
-        for line in self.proc.stdout:  # type: ignore[union-attr]
-            if line.startswith("export "):
-                key, _, value = line[len("export ") :].strip().partition("=")
-                self.env[key] = value
-            if line.startswith("# advance the clock"):
-                break
-        if not self.env:
-            err = self.proc.stderr.read() if self.proc.stderr else ""  # type: ignore[union-attr]
-            raise SystemExit(f"the simulator did not start: {err.strip()[-500:]}")
+        try:
+            super().__init__(
+                "--seed", str(seed), "--channels", str(channels), "--start", PEAK_START,
+                "--twitch-rate-limit", "1000000", cwd=ROOT,
+            )  # fmt: skip
+        except SimulatorFailed as exc:
+            raise SystemExit(str(exc)) from None
         for key in OFFICIAL_ONLY:
             self.env.pop(key, None)
 
@@ -80,13 +67,6 @@ class Simulator:
         ]
         for url in urls:
             requests.get(url, timeout=600)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def run_child(mode: str, platform: str, env: dict[str, str]) -> dict[str, Any]:

@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from loaders import ledger
 from loaders.dbt_run import dbt
@@ -37,6 +32,7 @@ from loaders.pipeline import (
     make_source,
     one_sentence,
 )
+from loaders.simulator_process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
 DBT_SCHEMAS = ("staging", "silver", "gold", "seeds", "snapshots", "ops")
@@ -65,44 +61,6 @@ class DemoConfig:
     docs: bool = True
     validate: bool = True
     truth_path: str = "data/truth.json"
-
-
-class SimulatorProcess:
-    """`gst simulate` in a child process; reads the env block it prints."""
-
-    def __init__(self, cfg: DemoConfig):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        Path(cfg.truth_path).parent.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            sys.executable, "-m", "loaders.cli", "simulate",
-            "--port", str(self.port), "--seed", str(cfg.seed),
-            "--channels", str(cfg.channels), "--faults", str(cfg.faults),
-            "--start", cfg.start, "--truth-out", cfg.truth_path,
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env: dict[str, str] = {}
-        for line in self.proc.stdout:  # type: ignore[union-attr]
-            if line.startswith("export "):
-                key, _, value = line[len("export ") :].strip().partition("=")
-                self.env[key] = value
-            if line.startswith("# advance the clock"):
-                break
-        if not self.env:
-            err = self.proc.stderr.read() if self.proc.stderr else ""  # type: ignore[union-attr]
-            raise DemoFailed(f"the simulator did not start: {err.strip()[-500:]}")
-
-    def advance(self, minutes: float) -> None:
-        requests.post(f"{self.base_url}/_sim/advance", params={"minutes": minutes}, timeout=30)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def reset_warehouse(target: str) -> None:
@@ -137,7 +95,14 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
     if cfg.fresh:
         reset_warehouse(cfg.target)
     t0 = _step(echo, f"starting the API simulator (seed {cfg.seed}, {cfg.channels} channels)")
-    sim = SimulatorProcess(cfg)
+    Path(cfg.truth_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sim = SimulatorProcess(
+            "--seed", str(cfg.seed), "--channels", str(cfg.channels), "--faults", str(cfg.faults),
+            "--start", cfg.start, "--truth-out", cfg.truth_path,
+        )  # fmt: skip
+    except SimulatorFailed as exc:
+        raise DemoFailed(str(exc)) from None
     saved = {k: os.environ.get(k) for k in sim.env}
     os.environ.update({k: v for k, v in sim.env.items() if k not in PUBLIC_ONLY})
     try:
