@@ -40,6 +40,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from loaders.dbt_run import profiles_dir
 from loaders.simulator.tables import TABLES, write_raw_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,18 +51,10 @@ LOOKBACK_HOURS = yaml.safe_load((ROOT / "dbt_project.yml").read_text())["vars"][
 OBSERVATION_TABLES = [(schema, table) for schema, table, _ in TABLES[:4]]
 #: incremental models in DAG order: (model, timestamp column, look-back from the newest value)
 INCREMENTAL = (
-    ("int_stream_observations_unioned", "observed_at", "lookback_hours"),
-    ("fct_game_hourly", "hour_at", "lookback_hours"),
-    ("fct_game_daily", "game_date", "one_day"),
+    ("int_stream_observations_unioned", "observed_at", timedelta(hours=LOOKBACK_HOURS)),
+    ("fct_game_hourly", "hour_at", timedelta(hours=LOOKBACK_HOURS)),
+    ("fct_game_daily", "game_date", timedelta(days=1)),
 )
-
-
-def profiles_dir() -> Path:
-    if (ROOT / "profiles.yml").exists():
-        return ROOT
-    tmp = Path(tempfile.mkdtemp(prefix="gst-profiles-"))
-    (tmp / "profiles.yml").write_text((ROOT / "profiles.yml.example").read_text())
-    return tmp
 
 
 def dbt(db: Path, *args: str) -> float:
@@ -148,10 +141,7 @@ def rows_touched(db: Path) -> list[dict[str, object]]:
             touched, earliest = con.execute(
                 f"select count(*), min({column}) from ({sql}) as t"
             ).fetchone()
-        if lookback == "one_day":
-            window_start = newest - timedelta(days=1)
-        else:
-            window_start = newest - timedelta(hours=LOOKBACK_HOURS)
+        window_start = newest - lookback
         dbt(db, "run", "--select", model, "--quiet")
         out.append(
             {

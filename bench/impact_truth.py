@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from loaders.dbt_run import profiles_dir
 from loaders.simulator import World, WorldKnobs
 from loaders.simulator.tables import write_raw_tables
 
@@ -75,11 +76,7 @@ def build(db: Path, seed: int, days: float, channels: int, **knobs: float) -> No
     """Write the raw tables of the seeded world into ``db`` and build the impact models."""
     write_raw_tables(db, seed=seed, channels=channels, days=days, **knobs)
     env = os.environ | {"GST_DUCKDB_PATH": str(db), "GST_TARGET": "duckdb"}
-    profiles = ROOT if (ROOT / "profiles.yml").exists() else None
-    if profiles is None:
-        tmp = Path(tempfile.mkdtemp(prefix="gst-profiles-"))
-        (tmp / "profiles.yml").write_text((ROOT / "profiles.yml.example").read_text())
-        profiles = tmp
+    profiles = profiles_dir()
     dbt = Path(sys.executable).with_name("dbt")
     cmd = [str(dbt), "build", "--select", SELECT, "--profiles-dir", str(profiles)]
     cmd += ["--exclude", "test_type:data", "--quiet"]
