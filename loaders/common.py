@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 KST = timezone(timedelta(hours=9))
 PLATFORMS = ("chzzk", "soop", "twitch", "steam")
 
+_KST_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _JSONP = re.compile(r"^\s*[A-Za-z_$][\w$.]*\s*\((?P<body>.*)\)\s*;?\s*$", re.S)
 
 
@@ -49,8 +51,11 @@ def kst_to_utc(text: str | None) -> datetime | None:
     """'2025-11-26 17:53:01' in Korea time (no offset, as Chzzk and SOOP send it) -> UTC."""
     if text is None or str(text).strip() == "":
         return None
-    value = datetime.strptime(str(text).strip(), "%Y-%m-%d %H:%M:%S")
-    return value.replace(tzinfo=KST).astimezone(timezone.utc)
+    value = str(text).strip()
+    if not _KST_TIME.fullmatch(value):  # fromisoformat alone would take dates, offsets, ...
+        raise ValueError(f"not 'YYYY-MM-DD HH:MM:SS': {value!r:.40}")
+    # fromisoformat: ~25x faster than strptime, and called once per live channel per poll
+    return datetime.fromisoformat(value).replace(tzinfo=KST).astimezone(timezone.utc)
 
 
 def parse_json(text: str, platform: str, endpoint: str) -> Any:
@@ -251,6 +256,61 @@ def quarantine_batch(rows: list[Quarantined]) -> Any:
     )
     hints["merge_key"] = []
     return dlt.mark.with_hints(table, hints, create_table_variant=True)
+
+
+# dlt computes and contract-checks the table schema of every arrow table a resource yields
+# (~10 ms each here): list pages of 20-100 items are merged into tables of this many rows so
+# the cost is paid per batch, not per API page. Memory stays bounded by one batch.
+ARROW_BATCH_ROWS = 5_000
+
+
+def batched_tables(
+    items: Iterator[Any], wrap: Callable[[Any], Any] | None = None, rows: int = ARROW_BATCH_ROWS
+) -> Iterator[Any]:
+    """Pass a resource's items through, merging consecutive pyarrow tables (one schema) into
+    tables of at least `rows` rows; anything else (quarantine batches) passes at once.
+
+    A generator that yielded only empty tables still yields one empty table, so the warehouse
+    table exists before anyone is live. Rows in hand when the generator raises are yielded
+    first, as they would have been page by page. `wrap` (e.g. dlt hints) is applied to each
+    merged table."""
+    import pyarrow as pa
+
+    held: list[Any] = []
+    count = 0
+
+    def merged() -> Any:
+        table = held[0] if len(held) == 1 else pa.concat_tables(held)
+        held.clear()
+        return wrap(table) if wrap else table
+
+    try:
+        for item in items:
+            if not isinstance(item, pa.Table):
+                yield item
+                continue
+            held.append(item)
+            count += item.num_rows
+            if count >= rows:
+                count = 0
+                yield merged()
+    except GeneratorExit:
+        raise
+    except BaseException:
+        if held:
+            yield merged()
+        raise
+    if held:
+        yield merged()
+
+
+def rows_to_arrow(rows: list[dict[str, Any]], schema: Any) -> Any:
+    """Row dicts -> a pyarrow table of `schema` (a missing key is null), built column by
+    column: ~9x faster than `pa.Table.from_pylist` on a page of streams."""
+    import pyarrow as pa
+
+    columns = [pa.array([row.get(f.name) for row in rows], type=f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def arrow_columns(schema: Any) -> dict[str, dict[str, Any]]:

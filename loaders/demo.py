@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
             else:
                 os.environ[key] = value
 
+    _require_live_observations(cfg)
     if cfg.validate:
         t0 = _step(echo, "validating raw data (Great Expectations)")
         _validate("raw", cfg.target, echo)
@@ -189,6 +191,32 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 f"    {hours:5.0f} simulated hours loaded and snapshotted "
                 f"({time.monotonic() - t0:.0f}s)"
             )
+
+
+LIVE_TABLES = {
+    "chzzk": "raw_chzzk.lives",
+    "soop": "raw_soop.broads",
+    "twitch": "raw_twitch.streams",
+}
+
+
+def _require_live_observations(cfg: DemoConfig) -> None:
+    """A window in which nobody went live leaves nothing to model: say so, not "bad data"."""
+    with ledger.connect(cfg.target) as con:
+        seen = {
+            p: con.rows(f"select count(*) as n from {t}")[0]["n"] for p, t in LIVE_TABLES.items()
+        }
+    if any(seen.values()):
+        return
+    start = datetime.fromisoformat(cfg.start.replace("Z", "+00:00"))
+    end = start + timedelta(days=cfg.days)
+    kst = timezone(timedelta(hours=9))
+    raise DemoFailed(
+        f"nobody was live on {', '.join(seen)} in the simulated window "
+        f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC ({start.astimezone(kst):%H:%M}-"
+        f"{end.astimezone(kst):%H:%M} KST) at {cfg.channels} channels per platform: nothing "
+        "to model. Collect a longer window (--days 1, the default, or more) or more --channels."
+    )
 
 
 def _validate(suite: str, target: str, echo: Callable[[str], None]) -> None:

@@ -35,12 +35,14 @@ from loaders.common import (
     OBSERVATIONS,
     BadPayload,
     Where,
+    batched_tables,
     fetch_json,
     item_json,
     observed_at_from_response,
     poll_id,
     poll_stats,
     quarantine_batch,
+    rows_to_arrow,
 )
 from loaders.twitch.client import PoliteSession, RetryPolicy
 
@@ -128,6 +130,9 @@ def chzzk_source(
         schema_contract=CONTRACT,
     )
     def lives() -> Iterator[Any]:
+        yield from batched_tables(live_pages())
+
+    def live_pages() -> Iterator[Any]:
         where = Where("chzzk", path)
         seen_channels: set[str] = set()
         page, poll = start()
@@ -220,8 +225,8 @@ def chzzk_source(
                 log.error("chzzk %s: %s; channel details stop for this poll", endpoint, exc)
                 budget["gave_up"] = True
         stats.page(rows=len(rows), quarantined=len(rejected))
-        if rows:
-            yield pa.Table.from_pylist(rows, schema=CHANNELS_SCHEMA)
+        # even empty: a poll that sees nobody live still creates the table staging reads
+        yield rows_to_arrow(rows, CHANNELS_SCHEMA)
         if rejected:
             yield quarantine_batch(rejected)
 

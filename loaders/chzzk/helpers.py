@@ -7,7 +7,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.common import BadPayload, Quarantined, Where, arrow_columns, item_json
+from loaders.common import (
+    BadPayload,
+    Quarantined,
+    Where,
+    arrow_columns,
+    item_json,
+    rows_to_arrow,
+)
 
 UTC = pa.timestamp("us", tz="UTC")
 
@@ -104,7 +111,7 @@ def lives_page(
             continue
         seen.add(row["channel_id"])
         rows.append(row)
-    return pa.Table.from_pylist(rows, schema=LIVES_SCHEMA), rejected
+    return rows_to_arrow(rows, LIVES_SCHEMA), rejected
 
 
 def channel_row(content: Any, where: Where, poll: Poll) -> dict[str, Any]:

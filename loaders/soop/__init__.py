@@ -23,6 +23,7 @@ from loaders.common import (
     BadPayload,
     SourceFailed,
     Where,
+    batched_tables,
     fetch_json,
     observed_at_from_response,
     poll_id,
@@ -129,6 +130,9 @@ def soop_source(
         schema_contract=CONTRACT,
     )
     def broads() -> Iterator[Any]:
+        yield from batched_tables(broad_pages())
+
+    def broad_pages() -> Iterator[Any]:
         seen: set[str] = set()
         bad_in_a_row = 0
         page, poll = start()

@@ -7,7 +7,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.common import BadPayload, Quarantined, Where, arrow_columns, item_json
+from loaders.common import (
+    BadPayload,
+    Quarantined,
+    Where,
+    arrow_columns,
+    item_json,
+    rows_to_arrow,
+)
 
 UTC = pa.timestamp("us", tz="UTC")
 
@@ -103,7 +110,7 @@ def broads_page(
             continue
         seen.add(row["user_id"])
         rows.append(row)
-    return pa.Table.from_pylist(rows, schema=BROADS_SCHEMA), rejected
+    return rows_to_arrow(rows, BROADS_SCHEMA), rejected
 
 
 def categories_page(
@@ -128,4 +135,4 @@ def categories_page(
         if number not in seen:
             seen.add(number)
             rows.append(row)
-    return pa.Table.from_pylist(rows, schema=CATEGORIES_SCHEMA), rejected
+    return rows_to_arrow(rows, CATEGORIES_SCHEMA), rejected

@@ -23,7 +23,7 @@ from typing import Any
 import dlt
 from requests import Response
 
-from loaders.common import BadPayload, poll_stats
+from loaders.common import BadPayload, poll_stats, rows_to_arrow
 from loaders.steam import helpers as sh
 from loaders.steam import settings
 from loaders.twitch import helpers as h
@@ -197,29 +197,33 @@ def steam_source(
 
 
 def _batched(poll: SteamPoll, items: Iterator[Any], hints: Any, schema: Any) -> Iterator[Any]:
-    """Rows (dicts without poll columns) -> arrow tables of ROWS_PER_BATCH; others pass."""
+    """Rows (dicts without poll columns) -> arrow tables of ROWS_PER_BATCH; others pass.
+
+    At least one table is yielded, empty if no row came: the table exists for staging even
+    when a poll had nothing to ask for (no tracked app due).
+    """
     rows: list[dict[str, Any]] = []
+    batches = 0
     for item in items:
         if isinstance(item, dict):  # quarantine items arrive wrapped with their hints
             rows.append(item)
             if len(rows) >= settings.ROWS_PER_BATCH:
                 poll_stats(PLATFORM).add(rows=len(rows))
-                yield h.as_table(h.arrow_page(poll.stamp(rows), schema), hints)
-                rows = []
+                yield h.as_table(rows_to_arrow(poll.stamp(rows), schema), hints)
+                rows, batches = [], batches + 1
         else:
             yield item
-    if rows:
+    if rows or not batches:
         poll_stats(PLATFORM).add(rows=len(rows))
-        yield h.as_table(h.arrow_page(poll.stamp(rows), schema), hints)
+        yield h.as_table(rows_to_arrow(poll.stamp(rows), schema), hints)
 
 
 @dlt.resource(name="most_played")
 def most_played(poll: SteamPoll) -> Iterator[Any]:
     rows, bad = poll.chart
     yield from bad
-    if rows:
-        poll_stats(PLATFORM).add(rows=len(rows))
-        yield h.as_table(h.arrow_page(rows, sh.MOST_PLAYED_SCHEMA), MOST_PLAYED)
+    poll_stats(PLATFORM).add(rows=len(rows))
+    yield h.as_table(rows_to_arrow(rows, sh.MOST_PLAYED_SCHEMA), MOST_PLAYED)  # even empty
 
 
 @dlt.resource(name="current_players")

@@ -16,7 +16,7 @@ import dlt
 from requests import PreparedRequest, Response
 from requests.auth import AuthBase
 
-from loaders.common import BadPayload, parse_json, poll_stats
+from loaders.common import BadPayload, batched_tables, parse_json, poll_stats, rows_to_arrow
 from loaders.twitch import helpers as h
 from loaders.twitch import settings
 from loaders.twitch.client import (
@@ -204,19 +204,20 @@ def _paged_rows(
 
 @dlt.resource(name="streams")
 def streams(client: JsonClient, clock: PollClock, max_streams: int | None = None) -> Iterator[Any]:
-    """Live streams by viewers, one arrow table per page; deduped on stream id and user id."""
-    for rows in _paged_rows(
-        client,
-        clock,
-        settings.STREAMS_PATH,
-        max_streams,
-        h.stream_row,
-        lambda row: {"stream_id": row["stream_id"], "user_id": row["user_id"]},
-    ):
-        if isinstance(rows, list):
-            yield h.as_table(h.arrow_page(rows, h.STREAMS_SCHEMA), STREAMS)
-        else:
-            yield rows
+    """Live streams by viewers, arrow tables of several pages; deduped on stream id and user id."""
+
+    def pages() -> Iterator[Any]:
+        for rows in _paged_rows(
+            client,
+            clock,
+            settings.STREAMS_PATH,
+            max_streams,
+            h.stream_row,
+            lambda row: {"stream_id": row["stream_id"], "user_id": row["user_id"]},
+        ):
+            yield rows_to_arrow(rows, h.STREAMS_SCHEMA) if isinstance(rows, list) else rows
+
+    yield from batched_tables(pages(), lambda table: h.as_table(table, STREAMS))
 
 
 @dlt.resource(name="top_games")
@@ -241,5 +242,5 @@ def top_games_resource(client: JsonClient, clock: PollClock, limit: int) -> Iter
         for offset, row in enumerate(ranks, start=rank + 1):
             row["rank"] = offset
         rank += len(rows)
-        yield h.as_table(h.arrow_page(rows, h.GAMES_SCHEMA), GAMES)
-        yield h.as_table(h.arrow_page(ranks, h.TOP_GAMES_SCHEMA), TOP_GAMES)
+        yield h.as_table(rows_to_arrow(rows, h.GAMES_SCHEMA), GAMES)
+        yield h.as_table(rows_to_arrow(ranks, h.TOP_GAMES_SCHEMA), TOP_GAMES)

@@ -159,10 +159,6 @@ def required(schema: pa.Schema, *names: str) -> pa.Schema:
     return schema
 
 
-def arrow_page(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=schema)
-
-
 # --- Twitch tables ---------------------------------------------------------------------------
 
 STREAMS_SCHEMA = pa.schema(

@@ -16,7 +16,7 @@ import pytest
 
 from loaders import ledger
 from loaders.dbt_run import PROJECT_DIR, dbt
-from loaders.demo import DemoConfig, run_demo
+from loaders.demo import DemoConfig, DemoFailed, run_demo
 
 TARGETS = [
     "duckdb",
@@ -189,3 +189,23 @@ def test_ledger_records_loads_and_builds(built):
         " and kind in ('load', 'build', 'validate')",
     )
     assert kinds == 3
+
+
+def test_window_with_nobody_live_fails_with_a_reason(tmp_path, monkeypatch):
+    # 09:00-10:12 KST at 10 channels: the simulated streamers are all offline; the demo must
+    # say so instead of failing deep in dbt or reporting "bad data"
+    monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("GST_PIPELINES_DIR", raising=False)
+    cfg = DemoConfig(
+        days=0.05,
+        channels=10,
+        increment_hours=1,
+        start="2026-11-02T00:00:00Z",
+        docs=False,
+        truth_path=str(tmp_path / "truth.json"),
+    )
+    with pytest.raises(DemoFailed, match=r"nobody was live on chzzk, soop, twitch") as failed:
+        run_demo(cfg, echo=lambda _line: None)
+    assert "00:00-01:12 UTC (09:00-10:12 KST) at 10 channels" in str(failed.value)
+    with ledger.connect("duckdb") as con:  # the polls themselves were loaded and recorded
+        assert con.rows("select count(*) as n from raw_steam.current_players")[0]["n"] > 0

@@ -46,7 +46,10 @@ def serve_service(api, items: list[dict], size: int = 50) -> None:
         page = items[start : start + int(q["size"])]
         last = page[-1] if page else None
         more = start + len(page) < len(items)
-        nxt = {"concurrentUserCount": last["concurrentUserCount"], "liveId": last["liveId"]}
+        nxt = last and {
+            "concurrentUserCount": last["concurrentUserCount"],
+            "liveId": last["liveId"],
+        }
         return {"code": 200, "content": {"data": page, "page": {"next": nxt if more else None}}}
 
     api.route("/service/v1/lives", lives)
@@ -130,6 +133,19 @@ def test_official_api_chosen_with_credentials(chzzk_env, monkeypatch, sql):
     )
     assert not any(p == "/service/v1/lives" for p, _ in chzzk_env.calls)
     assert sql("select distinct api_variant from raw_chzzk.lives") == [("openapi",)]
+
+
+def test_poll_with_nobody_live_still_creates_every_table(chzzk_env, sql):
+    # 09:00 KST: the first poll of a day can see no live channel at all; staging reads both
+    # tables, so both must exist (empty) rather than be missing
+    serve_service(chzzk_env, [])
+    report = load_platform("chzzk")
+    assert report.status == "ok", report.error
+    assert report.rows.get("lives", 0) == 0
+    assert sql("select count(*) from raw_chzzk.lives") == [(0,)]
+    assert sql("select count(*) from raw_chzzk.channels") == [(0,)]
+    columns = {r[0] for r in sql("describe raw_chzzk.channels")}
+    assert {"channel_id", "follower_count"} <= columns
 
 
 def test_same_cursor_twice_stops_paging(chzzk_env):

@@ -281,6 +281,18 @@ def test_app_details_columns(api, tmp_path):
     assert "detailed_description" not in columns and "raw_item" in columns
 
 
+def test_poll_with_nothing_to_ask_still_creates_every_table(api, tmp_path):
+    # no tracked app yet (empty chart, nothing seen on the streaming side): staging reads every
+    # table, so each must exist, empty, instead of being missing
+    serve(api, chart=[])
+    pipeline = run(api, make_pipeline(tmp_path), appids=None)
+    tables = ("most_played", "current_players", "prices", "reviews", "app_details")
+    assert set(tables) <= set(pipeline.default_schema.data_table_names())
+    for table in tables:
+        assert query(pipeline, f"select count(*) from {table}") == [(0,)], table
+    assert not [c for c in api.calls if c["path"] != CHART]  # and nothing was asked for
+
+
 def test_reviews_and_details_cadence_from_state(api, tmp_path):
     serve(api)
     pipeline = make_pipeline(tmp_path)
