@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loaders.common import ARROW_BATCH_ROWS
 from loaders.simulator_process import SimulatorFailed, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,6 +122,7 @@ class Baseline:
         self.http = requests.Session()
         self.rows = self.pages = 0
         self.created: set[str] = set()
+        self.held: dict[str, list[Any]] = {}
         self.observed_at: Any = None
 
     def get(self, url: str, **kwargs: Any) -> Any:
@@ -134,13 +136,30 @@ class Baseline:
         return response.json()
 
     def insert(self, name: str, table: Any) -> None:
-        self.db.register("page", table)
-        if name not in self.created:
-            self.db.execute(f"create table {name} as select * from page limit 0")
-            self.created.add(name)
-        self.db.execute(f"insert into {name} select * from page")
-        self.db.unregister("page")
+        """Pages are inserted in batches of the loader's size (ARROW_BATCH_ROWS): a DuckDB
+        insert per page would cost the baseline more than it costs the loader."""
+        held = self.held.setdefault(name, [])
+        held.append(table)
         self.rows += table.num_rows
+        if sum(t.num_rows for t in held) >= ARROW_BATCH_ROWS:
+            self.flush(name)
+
+    def flush(self, name: str) -> None:
+        import pyarrow as pa
+
+        held = self.held.pop(name, [])
+        if not held:
+            return
+        self.db.register("batch", pa.concat_tables(held))
+        if name not in self.created:
+            self.db.execute(f"create table {name} as select * from batch limit 0")
+            self.created.add(name)
+        self.db.execute(f"insert into {name} select * from batch")
+        self.db.unregister("batch")
+
+    def flush_all(self) -> None:
+        for name in list(self.held):
+            self.flush(name)
 
     def poll_columns(self, table: Any, platform: str) -> Any:
         import pyarrow as pa
@@ -149,6 +168,15 @@ class Baseline:
         poll = f"{platform}:{at:%Y%m%dT%H%M%SZ}"
         table = table.append_column("poll_id", pa.array([poll] * n, pa.string()))
         return table.append_column("observed_at", pa.array([at] * n, pa.timestamp("us", tz="UTC")))
+
+
+def _table(items: list, *keys: str) -> Any:
+    """The named fields of a page's items as an arrow table, column by column (types
+    inferred): ~9x faster than `pa.Table.from_pylist(items)`, the loader builds its tables
+    the same way."""
+    import pyarrow as pa
+
+    return pa.table({key: pa.array([item.get(key) for item in items]) for key in keys})
 
 
 def _raw(items: list) -> Any:
@@ -179,7 +207,8 @@ def baseline_soop(b: Baseline) -> None:
         payload = b.get(base + s.WEB_LIST_PATH, params={**params, "pageNo": page_no},
                         headers=s.BROWSER_HEADERS)  # fmt: skip
         items = payload["broad"]
-        t = pa.Table.from_pylist(items)
+        t = _table(items, "broad_no", "user_id", "user_nick", "broad_title", "broad_cate_no",
+                   "broad_start", "total_view_cnt", "broad_grade", "is_password")  # fmt: skip
         cols = {
             "api_variant": pa.array(["web"] * len(items)),
             "broad_no": pc.cast(t["broad_no"], pa.int64()),
@@ -203,7 +232,7 @@ def baseline_soop(b: Baseline) -> None:
         query = {"m": "categoryList", "nPageNo": page_no, "nListCnt": s.CATEGORY_PAGE_SIZE}
         items = b.get(search + s.CATEGORY_PATH, params=query, headers=s.BROWSER_HEADERS)
         items = items["data"]["list"]
-        t = pa.Table.from_pylist(items)
+        t = _table(items, "category_no", "category_name", "view_cnt")
         cols = {
             "category_no": pc.utf8_lpad(t["category_no"], 8, "0"),
             "category_name": t["category_name"],
@@ -216,7 +245,6 @@ def baseline_soop(b: Baseline) -> None:
 
 def baseline_chzzk(b: Baseline) -> None:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from loaders.chzzk import settings as s
 
@@ -226,14 +254,15 @@ def baseline_chzzk(b: Baseline) -> None:
     for _ in range(s.MAX_PAGES):
         content = b.get(base + s.SERVICE_LIVES_PATH, params=query)["content"]
         items = content["data"]
-        t = pa.Table.from_pylist(items)
-        channel = t["channel"]
-        ids = pc.struct_field(channel, "channelId")
+        t = _table(items, "liveId", "liveTitle", "concurrentUserCount", "openDate",
+                   "categoryType", "liveCategory", "liveCategoryValue", "adult")  # fmt: skip
+        channels = [item.get("channel") or {} for item in items]
+        ids = pa.array([c.get("channelId") for c in channels], pa.string())
         cols = {
             "api_variant": pa.array(["service"] * len(items)),
             "live_id": t["liveId"],
             "channel_id": ids,
-            "channel_name": pc.struct_field(channel, "channelName"),
+            "channel_name": pa.array([c.get("channelName") for c in channels], pa.string()),
             "live_title": t["liveTitle"],
             "concurrent_user_count": t["concurrentUserCount"],
             "opened_at": _kst(t["openDate"]),
@@ -250,7 +279,8 @@ def baseline_chzzk(b: Baseline) -> None:
             break
         query = {**query, **cursor}
     details = [b.get(base + s.CHANNEL_PATH.format(channel_id=cid))["content"] for cid in detail_ids]
-    t = pa.Table.from_pylist(details)
+    t = _table(details, "channelId", "channelName", "channelType", "verifiedMark",
+               "followerCount", "openLive")  # fmt: skip
     cols = {
         "channel_id": t["channelId"],
         "channel_name": t["channelName"],
@@ -282,7 +312,9 @@ def baseline_twitch(b: Baseline) -> None:
     while True:
         payload = b.get(api + s.STREAMS_PATH, params=params)
         items = payload["data"]
-        t = pa.Table.from_pylist(items)
+        t = _table(items, "id", "user_id", "user_login", "user_name", "game_id",
+                   "game_name", "type", "title", "viewer_count", "started_at", "language",
+                   "is_mature")  # fmt: skip
         started = pc.strptime(t["started_at"], format="%Y-%m-%dT%H:%M:%SZ", unit="us")
         cols = {
             "stream_id": t["id"],
@@ -305,7 +337,7 @@ def baseline_twitch(b: Baseline) -> None:
             break
         params = {"first": s.PAGE_SIZE, "after": cursor}
     games = b.get(api + s.TOP_GAMES_PATH, params={"first": s.TOP_GAMES})["data"]
-    t = pa.Table.from_pylist(games)
+    t = _table(games, "id", "name", "box_art_url", "igdb_id")
     cols = {"game_id": t["id"], "game_name": t["name"], "box_art_url": t["box_art_url"],
             "igdb_id": t["igdb_id"]}  # fmt: skip
     b.insert("games", b.poll_columns(pa.table(cols), "twitch"))
@@ -317,6 +349,7 @@ def child_baseline(platform: str) -> dict[str, Any]:
     started = time.perf_counter()
     b = Baseline()
     {"soop": baseline_soop, "chzzk": baseline_chzzk, "twitch": baseline_twitch}[platform](b)
+    b.flush_all()
     main_rows = b.db.execute(f"select count(*) from {MAIN_TABLE[platform]}").fetchone()[0]
     b.db.close()
     seconds = time.perf_counter() - started

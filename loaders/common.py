@@ -15,6 +15,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
+import orjson
+
 KST = timezone(timedelta(hours=9))
 PLATFORMS = ("chzzk", "soop", "twitch", "steam")
 
@@ -322,8 +324,15 @@ def arrow_columns(schema: Any) -> dict[str, dict[str, Any]]:
 
 
 def item_json(item: Any) -> str:
-    """An API item as compact JSON text (the `raw_item` column)."""
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    """An API item as compact JSON text (the `raw_item` column).
+
+    orjson (a dlt dependency) is ~15x faster than `json.dumps` and writes the same compact
+    UTF-8 text; what it refuses (integers beyond 64 bits, non-JSON types) goes through
+    `json`, non-JSON values as their text."""
+    try:
+        return orjson.dumps(item).decode()
+    except TypeError:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 class SourceFailed(RuntimeError):

@@ -23,7 +23,7 @@ from typing import Any
 import dlt
 from requests import Response
 
-from loaders.common import BadPayload, poll_stats, rows_to_arrow
+from loaders.common import BadPayload, item_json, poll_stats, rows_to_arrow
 from loaders.steam import helpers as sh
 from loaders.steam import settings
 from loaders.twitch import helpers as h
@@ -330,7 +330,7 @@ def reviews(poll: SteamPoll, every_minutes: float) -> Iterator[Any]:
         try:
             return sh.review_row(payload, (PLATFORM, path), appid)
         except BadPayload as exc:
-            exc.body = h.raw_json(payload)
+            exc.body = item_json(payload)
             raise
 
     endpoint = settings.REVIEWS_PATH.format(appid="<appid>")
@@ -351,7 +351,7 @@ def app_details(poll: SteamPoll, country: str, every_minutes: float) -> Iterator
         try:
             row = sh.details_row(entry, where, appid) if entry is not None else None
         except BadPayload as exc:
-            exc.body = h.raw_json(payload)
+            exc.body = item_json(payload)
             raise
         if row is None:
             log.debug("%s %s: appid %s unknown to the Store, skipped", PLATFORM, path, appid)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.common import BadPayload
-from loaders.twitch.helpers import TS, boolean, field, integer, raw_json, required, text
+from loaders.common import BadPayload, item_json
+from loaders.twitch.helpers import TS, boolean, field, integer, required, text
 
 log = logging.getLogger("gst.steam")
 
@@ -227,7 +227,7 @@ def details_row(entry: Any, where: tuple[str, str], appid: int) -> dict[str, Any
         "coming_soon": boolean(release, "coming_soon", where),
         "required_age": _age(data, where),
         "header_image": text(data, "header_image", where),
-        "raw_item": raw_json(data),
+        "raw_item": item_json(data),
     }
 
 

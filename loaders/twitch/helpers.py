@@ -6,7 +6,6 @@ platform, endpoint and field, and the item goes to `quarantine` instead of the t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from loaders.common import CONTRACT, OBSERVATIONS, BadPayload, Quarantined
+from loaders.common import CONTRACT, OBSERVATIONS, BadPayload, Quarantined, item_json
 from loaders.twitch import settings
 
 TS = pa.timestamp("us", tz="UTC")
@@ -61,13 +60,9 @@ def as_table(item: Any, hints: Any) -> Any:
 def quarantine(
     platform: str, endpoint: str, reason: str, payload: Any, poll: str, at: datetime
 ) -> Any:
-    text = payload if isinstance(payload, str) else raw_json(payload)
+    text = payload if isinstance(payload, str) else item_json(payload)
     row = Quarantined(platform, endpoint, reason, text, poll, at).as_row()
     return as_table(row, QUARANTINE_HINTS)
-
-
-def raw_json(item: Any) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 # --- field checks ---------------------------------------------------------------------------
@@ -214,7 +209,7 @@ def stream_row(item: Any, where: tuple[str, str], poll: str, at: datetime) -> di
         "started_at": utc_timestamp(item, "started_at", where, at, required=True),
         "language": text(item, "language", where),
         "is_mature": boolean(item, "is_mature", where),
-        "raw_item": raw_json(item),
+        "raw_item": item_json(item),
     }
 
 

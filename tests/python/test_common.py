@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
-from loaders.common import batched_tables, kst_to_utc, rows_to_arrow
+from loaders.common import batched_tables, item_json, kst_to_utc, rows_to_arrow
 
 SCHEMA = pa.schema([("id", pa.int64())])
 
@@ -106,3 +106,13 @@ def test_rows_to_arrow_matches_from_pylist_with_missing_keys_as_null():
         "ok": None,
     }
     assert rows_to_arrow([], schema).num_rows == 0
+
+
+def test_item_json_is_compact_utf8_and_takes_what_orjson_refuses():
+    item = {"nick": "닉네임", "n": 1, "tags": ["a"], "x": None, "ok": True}
+    assert item_json(item) == '{"nick":"닉네임","n":1,"tags":["a"],"x":null,"ok":true}'
+    huge = 2**70  # beyond 64 bits: kept exactly, not as a float
+    assert item_json({"id": huge}) == f'{{"id":{huge}}}'
+    at = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    assert item_json({"at": at}) == '{"at":"2026-11-02T00:00:00+00:00"}'  # ISO 8601
+    assert item_json({"v": {1, 2}})[:6] == '{"v":"'  # no JSON type: its text
