@@ -6,9 +6,10 @@ about 94 % of `--channels` streams are live on each platform. For each platform 
 (`loaders.pipeline.load_platform`, the code behind `gst load`) and the baseline run in fresh
 child processes against the same frozen simulated instant; the baseline requests the same
 paths, params and page sizes (list pages plus the loader's side calls: SOOP category pages,
-Chzzk channel details, Twitch token and top games), builds the same columns with vectorised
-pyarrow casts and inserts each page with DuckDB's arrow insert. It does no field validation,
-no de-duplication and no quarantine: the ratio is the price of those plus dlt.
+Chzzk channel details, Twitch token and top games), builds the same columns column by column
+with vectorised pyarrow casts and inserts them with DuckDB's arrow insert in batches of the
+loader's size (5,000 rows). It does no field validation, no de-duplication and no quarantine:
+the ratio is the price of those plus dlt.
 
     python bench/loader_bench.py                    # 100k channels + memory at 10k / 100k
     python bench/loader_bench.py --channels 20000 --memory-channels ''   # quick run
