@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from loaders import ledger
+from loaders.common import KST
 from loaders.dbt_run import dbt
 from loaders.pipeline import (
     ConfigError,
@@ -193,28 +194,19 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
             )
 
 
-LIVE_TABLES = {
-    "chzzk": "raw_chzzk.lives",
-    "soop": "raw_soop.broads",
-    "twitch": "raw_twitch.streams",
-}
-
-
 def _require_live_observations(cfg: DemoConfig) -> None:
     """A window in which nobody went live leaves nothing to model: say so, not "bad data"."""
+    streaming = {p: t for p, t in ledger.LATEST_TABLES.items() if p != "steam"}
     with ledger.connect(cfg.target) as con:
-        seen = {
-            p: con.rows(f"select count(*) as n from {t}")[0]["n"] for p, t in LIVE_TABLES.items()
-        }
+        seen = {p: con.rows(f"select count(*) as n from {t}")[0]["n"] for p, t in streaming.items()}
     if any(seen.values()):
         return
     start = datetime.fromisoformat(cfg.start.replace("Z", "+00:00"))
     end = start + timedelta(days=cfg.days)
-    kst = timezone(timedelta(hours=9))
     raise DemoFailed(
         f"nobody was live on {', '.join(seen)} in the simulated window "
-        f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC ({start.astimezone(kst):%H:%M}-"
-        f"{end.astimezone(kst):%H:%M} KST) at {cfg.channels} channels per platform: nothing "
+        f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC ({start.astimezone(KST):%H:%M}-"
+        f"{end.astimezone(KST):%H:%M} KST) at {cfg.channels} channels per platform: nothing "
         "to model. Collect a longer window (--days 1, the default, or more) or more --channels."
     )
 
