@@ -7,13 +7,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from loaders import columns as col
 from loaders.common import (
-    BadPayload,
     Quarantined,
     Where,
     arrow_columns,
     item_json,
-    rows_to_arrow,
 )
 
 UTC = pa.timestamp("us", tz="UTC")
@@ -91,27 +90,53 @@ def live_row(item: Any, where: Where, poll: Poll) -> dict[str, Any]:
     }
 
 
+def lives_table(items: list, poll: Poll) -> pa.Table:
+    """A well-formed page of lives, column by column (see `loaders.columns`)."""
+    col.objects(items)
+    channels = col.values(items, "channel") if poll.api_variant == "service" else items
+    col.objects(channels)
+    n = len(items)
+
+    def get(key: str) -> list[Any]:
+        return col.values(items, key)
+
+    return pa.Table.from_arrays(
+        [
+            col.constant(poll.poll_id, pa.string(), n),
+            col.constant(poll.observed_at, UTC, n),
+            col.constant(poll.api_variant, pa.string(), n),
+            col.where_int(get("liveId"), required=True, minimum=0),
+            col.where_text(col.values(channels, "channelId"), required=True),
+            col.where_text(col.values(channels, "channelName")),
+            col.where_text(get("liveTitle")),
+            col.where_int(get("concurrentUserCount"), required=True, minimum=0),
+            col.kst_time(get("openDate"), poll.observed_at),
+            col.where_text(get("categoryType")),
+            col.where_text(get("liveCategory")),
+            col.where_text(get("liveCategoryValue")),
+            col.where_bool(get("adult")),
+            col.raw_json(items),
+        ],
+        schema=LIVES_SCHEMA,
+    )
+
+
 def lives_page(
-    items: list, where: Where, poll: Poll, seen: set[str]
+    items: list, where: Where, poll: Poll, seen: set[str], *, fast: bool = True
 ) -> tuple[pa.Table, list[Quarantined]]:
-    """A page of lives as an arrow table, de-duplicated on channel_id across the poll
-    (lists shift while paging); rejected items come back separately with the reason."""
-    rows, rejected = [], []
-    for item in items:
-        try:
-            row = live_row(item, where, poll)
-        except BadPayload as exc:
-            rejected.append(poll.quarantine(where.endpoint, str(exc), item))
-            continue
-        if row["channel_id"] in seen:
-            reason = (
-                f"chzzk {where.endpoint} field 'channelId': duplicate in this poll (first kept)"
-            )
-            rejected.append(poll.quarantine(where.endpoint, reason, item))
-            continue
-        seen.add(row["channel_id"])
-        rows.append(row)
-    return rows_to_arrow(rows, LIVES_SCHEMA), rejected
+    """A page of lives as an arrow table, de-duplicated on channel_id across the poll (lists
+    shift while paging), plus the rejected items with their reasons: column by column when the
+    page is well formed, else (or with `fast=False`) item by item."""
+    return col.list_page(
+        items,
+        seen,
+        fast=(lambda page: lives_table(page, poll)) if fast else None,
+        row=lambda item: live_row(item, where, poll),
+        schema=LIVES_SCHEMA,
+        key="channel_id",
+        quarantine=lambda reason, item: poll.quarantine(where.endpoint, reason, item),
+        duplicate=f"chzzk {where.endpoint} field 'channelId': duplicate in this poll (first kept)",
+    )
 
 
 def channel_row(content: Any, where: Where, poll: Poll) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from loaders import columns as col
 from loaders.common import (
     BadPayload,
     Quarantined,
@@ -93,24 +96,63 @@ def broad_row(item: Any, where: Where, poll: Poll) -> dict[str, Any]:
     }
 
 
+_CATEGORY_NO = re.compile(r"[0-9]{1,8}")
+
+
+def category_numbers(column: list[Any]) -> pa.Array:
+    """`category_no` column-wise: up to 8 ASCII digits (or null / '') -> 8 digits."""
+    if not set(map(type, column)) <= {str, type(None)}:
+        raise col.Irregular("category numbers are not all text")
+    column = [value or None for value in column]
+    if not all(value is None or _CATEGORY_NO.fullmatch(value) for value in column):
+        raise col.Irregular("category number is not up to 8 digits")
+    return pc.utf8_lpad(pa.array(column, pa.string()), 8, "0")
+
+
+def broads_table(items: list, poll: Poll) -> pa.Table:
+    """A well-formed page of broadcasts, column by column (see `loaders.columns`)."""
+    col.objects(items)
+    n = len(items)
+
+    def get(key: str) -> list[Any]:
+        return col.values(items, key)
+
+    return pa.Table.from_arrays(
+        [
+            col.constant(poll.poll_id, pa.string(), n),
+            col.constant(poll.observed_at, UTC, n),
+            col.constant(poll.api_variant, pa.string(), n),
+            col.where_int(get("broad_no"), required=True, minimum=0),
+            col.where_text(get("user_id"), required=True),
+            col.where_text(get("user_nick")),
+            col.where_text(get("broad_title")),
+            category_numbers(get("broad_cate_no")),
+            col.kst_time(get("broad_start"), poll.observed_at),
+            col.where_int(get("total_view_cnt"), required=True, minimum=0),
+            col.where_int(get("broad_grade"), minimum=0),
+            col.where_bool(get("is_password")),
+            col.raw_json(items),
+        ],
+        schema=BROADS_SCHEMA,
+    )
+
+
 def broads_page(
-    items: list, where: Where, poll: Poll, seen: set[str]
+    items: list, where: Where, poll: Poll, seen: set[str], *, fast: bool = True
 ) -> tuple[pa.Table, list[Quarantined]]:
-    """A page of broadcasts as an arrow table, de-duplicated on user_id across the poll."""
-    rows, rejected = [], []
-    for item in items:
-        try:
-            row = broad_row(item, where, poll)
-        except BadPayload as exc:
-            rejected.append(poll.quarantine(where.endpoint, str(exc), item))
-            continue
-        if row["user_id"] in seen:
-            reason = f"soop {where.endpoint} field 'user_id': duplicate in this poll (first kept)"
-            rejected.append(poll.quarantine(where.endpoint, reason, item))
-            continue
-        seen.add(row["user_id"])
-        rows.append(row)
-    return rows_to_arrow(rows, BROADS_SCHEMA), rejected
+    """A page of broadcasts as an arrow table, de-duplicated on user_id across the poll (lists
+    shift while paging), plus the rejected items with their reasons: column by column when the
+    page is well formed, else (or with `fast=False`) item by item."""
+    return col.list_page(
+        items,
+        seen,
+        fast=(lambda page: broads_table(page, poll)) if fast else None,
+        row=lambda item: broad_row(item, where, poll),
+        schema=BROADS_SCHEMA,
+        key="user_id",
+        quarantine=lambda reason, item: poll.quarantine(where.endpoint, reason, item),
+        duplicate=f"soop {where.endpoint} field 'user_id': duplicate in this poll (first kept)",
+    )
 
 
 def categories_page(

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from requests import PreparedRequest, Response
 from requests.auth import AuthBase
 
-from loaders.common import BadPayload, batched_tables, parse_json, poll_stats, rows_to_arrow
+from loaders.common import BadPayload, batched_tables, parse_json, poll_stats
 from loaders.twitch import helpers as h
 from loaders.twitch import settings
 from loaders.twitch.client import (
@@ -171,26 +172,34 @@ def _pages(client: JsonClient, path: str, first: int) -> Iterator[tuple[list, An
         yield list(page), page.response
 
 
-def _paged_rows(
-    client: JsonClient, clock: PollClock, path: str, limit: int | None, build: Any, keys: Any
+def _paged_tables(
+    client: JsonClient,
+    clock: PollClock,
+    path: str,
+    limit: int | None,
+    read: Callable[..., tuple[pa.Table, list]],
+    keys: tuple[str, ...],
 ) -> Iterator[Any]:
-    """Rows per page (deduped on `keys(row)`), quarantine rows for bad items or pages."""
+    """An arrow table per page (deduped on the `keys` columns), quarantine rows for bad items
+    or pages. `read(items, where, poll, at)` -> (table, [(error, item)])."""
     seen, taken, where = h.Deduper(), 0, (PLATFORM, path)
     stats = poll_stats(PLATFORM)
     first = min(settings.PAGE_SIZE, limit) if limit else settings.PAGE_SIZE
     try:
         for items, _response in _pages(client, path, first):
             poll, at = clock.poll_id, clock.now()
-            rows, bad = h.split_items(items, build, where, poll, at)
+            table, bad = read(items, where, poll, at)
             for exc, item in bad:
                 log.warning("%s (item quarantined)", exc)
                 yield h.quarantine(PLATFORM, path, str(exc), item, poll, at)
-            rows = [row for row in rows if seen.fresh(**keys(row))]
+            keep = seen.keep(table, keys)
+            if not all(keep):
+                table = table.filter(pa.array(keep, pa.bool_()))
             if limit is not None:
-                rows = rows[: max(0, limit - taken)]
-            taken += len(rows)
-            stats.page(rows=len(rows), quarantined=len(bad))
-            yield rows  # even empty: the table exists before anyone is live
+                table = table.slice(0, max(0, limit - taken))
+            taken += table.num_rows
+            stats.page(rows=table.num_rows, quarantined=len(bad))
+            yield table  # even empty: the table exists before anyone is live
             if limit is not None and taken >= limit:
                 break
     except BadPayload as exc:
@@ -206,41 +215,36 @@ def _paged_rows(
 def streams(client: JsonClient, clock: PollClock, max_streams: int | None = None) -> Iterator[Any]:
     """Live streams by viewers, arrow tables of several pages; deduped on stream id and user id."""
 
-    def pages() -> Iterator[Any]:
-        for rows in _paged_rows(
-            client,
-            clock,
-            settings.STREAMS_PATH,
-            max_streams,
-            h.stream_row,
-            lambda row: {"stream_id": row["stream_id"], "user_id": row["user_id"]},
-        ):
-            yield rows_to_arrow(rows, h.STREAMS_SCHEMA) if isinstance(rows, list) else rows
+    def read(items: list, where: tuple[str, str], poll: str, at: Any) -> Any:
+        return h.read_page(items, where, poll, at, h.stream_row, h.STREAMS_SCHEMA, h.streams_table)
 
-    yield from batched_tables(pages(), lambda table: h.as_table(table, STREAMS))
+    pages = _paged_tables(
+        client, clock, settings.STREAMS_PATH, max_streams, read, ("stream_id", "user_id")
+    )
+    yield from batched_tables(pages, lambda table: h.as_table(table, STREAMS))
 
 
 @dlt.resource(name="top_games")
 def top_games_resource(client: JsonClient, clock: PollClock, limit: int) -> Iterator[Any]:
     """Top games: `games` (entity, merge) and `top_games` (rank per poll)."""
+
+    def read(items: list, where: tuple[str, str], poll: str, at: Any) -> Any:
+        return h.read_page(items, where, poll, at, h.game_row, h.GAMES_SCHEMA)
+
     rank = 0
-    for rows in _paged_rows(
-        client,
-        clock,
-        settings.TOP_GAMES_PATH,
-        limit,
-        h.game_row,
-        lambda row: {"game_id": row["game_id"]},
-    ):
-        if not isinstance(rows, list):
-            yield rows
+    for table in _paged_tables(client, clock, settings.TOP_GAMES_PATH, limit, read, ("game_id",)):
+        if not isinstance(table, pa.Table):
+            yield table
             continue
-        ranks = [
-            {"poll_id": r["poll_id"], "observed_at": r["observed_at"], "game_id": r["game_id"]}
-            for r in rows
-        ]
-        for offset, row in enumerate(ranks, start=rank + 1):
-            row["rank"] = offset
-        rank += len(rows)
-        yield h.as_table(rows_to_arrow(rows, h.GAMES_SCHEMA), GAMES)
-        yield h.as_table(rows_to_arrow(ranks, h.TOP_GAMES_SCHEMA), TOP_GAMES)
+        ranks = pa.Table.from_arrays(
+            [
+                table["poll_id"],
+                table["observed_at"],
+                table["game_id"],
+                pa.array(range(rank + 1, rank + 1 + table.num_rows), pa.int32()),
+            ],
+            schema=h.TOP_GAMES_SCHEMA,
+        )
+        rank += table.num_rows
+        yield h.as_table(table, GAMES)
+        yield h.as_table(ranks, TOP_GAMES)
