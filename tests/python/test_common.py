@@ -116,3 +116,46 @@ def test_item_json_is_compact_utf8_and_takes_what_orjson_refuses():
     at = datetime(2026, 11, 2, tzinfo=timezone.utc)
     assert item_json({"at": at}) == '{"at":"2026-11-02T00:00:00+00:00"}'  # ISO 8601
     assert item_json({"v": {1, 2}})[:6] == '{"v":"'  # no JSON type: its text
+
+
+# --- the environment `requests` would read per request --------------------------------------
+
+
+@pytest.fixture
+def bare_env(monkeypatch, tmp_path):
+    """No proxy, CA bundle or netrc variables, and a home directory without .netrc."""
+    import os
+
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name.lower() in (
+            "requests_ca_bundle",
+            "curl_ca_bundle",
+            "netrc",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_environment_lookup_is_skipped_only_when_it_would_find_nothing(bare_env, monkeypatch):
+    from loaders.twitch.client import PoliteSession, environment_matters
+
+    assert environment_matters() is False
+    assert PoliteSession("twitch").session.trust_env is False
+    for name, value in (("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "localhost"),
+                        ("REQUESTS_CA_BUNDLE", "/etc/ssl/ca.pem")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+        assert environment_matters() is True, name
+        assert PoliteSession("twitch").session.trust_env is True
+        monkeypatch.delenv(name)
+    (bare_env / ".netrc").write_text("machine api.twitch.tv login x password y\n")
+    assert environment_matters() is True
+
+
+def test_a_proxy_in_the_environment_is_used(bare_env, monkeypatch):
+    from loaders.twitch.client import PoliteSession
+
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    session = PoliteSession("soop").session
+    settings = session.merge_environment_settings("http://api.example/x", {}, None, None, None)
+    assert settings["proxies"].get("http") == "http://proxy.invalid:3128"
