@@ -1,15 +1,16 @@
 """Column-wise reading of a well-formed API page: the fast path of every list source.
 
 The sources check each item field by field (`loaders.common.Where`, `loaders.twitch.helpers`)
-so that a bad item is quarantined with a reason naming its field. That costs ~40 µs per item
-in Python calls. A page of a live list is almost always well formed, so each page is first
-read column by column here: one Python list per field, then pyarrow conversions and checks
-over the whole column. Every reader accepts a column only when the item-by-item checks would
-accept each of its values and give the same result; anything else (an int where text is
-expected, a string number with spaces, a date that is not a calendar date, a value out of
-range) raises `Irregular`, and the source re-reads that page item by item, which finds,
-names and quarantines the bad items. `tests/python/test_columns.py` checks that both paths
-give the same table on well-formed pages and on pages with every kind of bad value.
+so that a bad item is quarantined with a reason naming its field: ~14 checking calls per item
+(~11 µs). A page of a live list is almost always well formed, so each page is first read
+column by column here (~5 µs per item): one Python list per field, checked with builtins over
+the whole list and converted with one pyarrow call. Every reader accepts a column only when
+the item-by-item checks would accept each of its values and give the same result; anything
+else (an int where text is expected, a string number with spaces, a date that is not a
+calendar date, a value out of range) raises `Irregular`, and the source re-reads that page
+item by item, which finds, names and quarantines the bad items. `tests/python/test_columns.py`
+checks that both paths give the same table on well-formed pages and on pages with every kind
+of bad value.
 """
 
 from __future__ import annotations
