@@ -24,12 +24,12 @@ import pyarrow as pa
 
 from loaders.common import (
     EARLIEST_VALID,
-    KST,
     KST_TIME,
     MAX_FUTURE,
     MAX_TEXT_CHARS,
     BadPayload,
     item_json,
+    kst_to_utc,
     rows_to_arrow,
 )
 
@@ -52,12 +52,22 @@ def values(items: Sequence[dict], key: str) -> list[Any]:
     return [item.get(key) for item in items]
 
 
-def constant(value: Any, type_: pa.DataType, n: int) -> pa.Array:
-    return pa.repeat(pa.scalar(value, type_), n)
+def page_table(
+    items: Sequence[Any], schema: pa.Schema, lead: Sequence[Any], fields: Sequence[pa.Array]
+) -> pa.Table:
+    """A table of `schema`: the `lead` values (poll id, observed_at, ...) on every row, then
+    the `fields` columns, then each item's raw JSON."""
+    n = len(items)
+    repeated = [pa.repeat(pa.scalar(v, schema.field(i).type), n) for i, v in enumerate(lead)]
+    raw = pa.array([item_json(item) for item in items], pa.string())
+    return pa.Table.from_arrays([*repeated, *fields, raw], schema=schema)
 
 
-def raw_json(items: Sequence[Any]) -> pa.Array:
-    return pa.array([item_json(item) for item in items], pa.string())
+def optional_strings(column: list[Any]) -> list[str | None]:
+    """A column of strings with '' read as null; anything but text or null is Irregular."""
+    if not set(map(type, column)) <= {str, _NONE}:
+        raise Irregular("not a text column")
+    return [value or None for value in column]
 
 
 def text(
@@ -140,9 +150,7 @@ def timestamp(
     `parse` (the item-by-item parser, returning an aware datetime) must accept each string:
     it refuses dates that are not calendar dates. Arrow then converts the column in one
     cast; `offset` (e.g. '+09:00') is appended to strings that carry none."""
-    if not set(map(type, column)) <= {str, _NONE}:
-        raise Irregular("not a text column")
-    column = [value or None for value in column]
+    column = optional_strings(column)
     present = [value for value in column if value is not None]
     if required and len(present) < len(column):
         raise Irregular("missing required time")
@@ -196,16 +204,12 @@ def where_bool(column: list[Any]) -> pa.Array:
     return boolean(column, strings=WHERE_BOOLS)
 
 
-def _korea_time(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=KST)
-
-
 def kst_time(column: list[Any], observed_at: datetime) -> pa.Array:
     """'YYYY-MM-DD HH:MM:SS' in Korea time, as `Where.kst_time` reads it."""
     return timestamp(
         column,
         pattern=KST_TIME,
-        parse=_korea_time,
+        parse=kst_to_utc,
         offset="+09:00",
         earliest=EARLIEST_VALID,
         latest=observed_at + MAX_FUTURE,

@@ -95,16 +95,15 @@ def lives_table(items: list, poll: Poll) -> pa.Table:
     col.objects(items)
     channels = col.values(items, "channel") if poll.api_variant == "service" else items
     col.objects(channels)
-    n = len(items)
 
     def get(key: str) -> list[Any]:
         return col.values(items, key)
 
-    return pa.Table.from_arrays(
+    return col.page_table(
+        items,
+        LIVES_SCHEMA,
+        (poll.poll_id, poll.observed_at, poll.api_variant),
         [
-            col.constant(poll.poll_id, pa.string(), n),
-            col.constant(poll.observed_at, UTC, n),
-            col.constant(poll.api_variant, pa.string(), n),
             col.where_int(get("liveId"), required=True, minimum=0),
             col.where_text(col.values(channels, "channelId"), required=True),
             col.where_text(col.values(channels, "channelName")),
@@ -115,9 +114,7 @@ def lives_table(items: list, poll: Poll) -> pa.Table:
             col.where_text(get("liveCategory")),
             col.where_text(get("liveCategoryValue")),
             col.where_bool(get("adult")),
-            col.raw_json(items),
         ],
-        schema=LIVES_SCHEMA,
     )
 
 

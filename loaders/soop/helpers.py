@@ -101,9 +101,7 @@ _CATEGORY_NO = re.compile(r"[0-9]{1,8}")
 
 def category_numbers(column: list[Any]) -> pa.Array:
     """`category_no` column-wise: up to 8 ASCII digits (or null / '') -> 8 digits."""
-    if not set(map(type, column)) <= {str, type(None)}:
-        raise col.Irregular("category numbers are not all text")
-    column = [value or None for value in column]
+    column = col.optional_strings(column)
     if not all(value is None or _CATEGORY_NO.fullmatch(value) for value in column):
         raise col.Irregular("category number is not up to 8 digits")
     return pc.utf8_lpad(pa.array(column, pa.string()), 8, "0")
@@ -112,16 +110,15 @@ def category_numbers(column: list[Any]) -> pa.Array:
 def broads_table(items: list, poll: Poll) -> pa.Table:
     """A well-formed page of broadcasts, column by column (see `loaders.columns`)."""
     col.objects(items)
-    n = len(items)
 
     def get(key: str) -> list[Any]:
         return col.values(items, key)
 
-    return pa.Table.from_arrays(
+    return col.page_table(
+        items,
+        BROADS_SCHEMA,
+        (poll.poll_id, poll.observed_at, poll.api_variant),
         [
-            col.constant(poll.poll_id, pa.string(), n),
-            col.constant(poll.observed_at, UTC, n),
-            col.constant(poll.api_variant, pa.string(), n),
             col.where_int(get("broad_no"), required=True, minimum=0),
             col.where_text(get("user_id"), required=True),
             col.where_text(get("user_nick")),
@@ -131,9 +128,7 @@ def broads_table(items: list, poll: Poll) -> pa.Table:
             col.where_int(get("total_view_cnt"), required=True, minimum=0),
             col.where_int(get("broad_grade"), minimum=0),
             col.where_bool(get("is_password")),
-            col.raw_json(items),
         ],
-        schema=BROADS_SCHEMA,
     )
 
 

@@ -78,6 +78,11 @@ def quarantine(
 # --- field checks ---------------------------------------------------------------------------
 
 
+def parse_iso(value: str) -> datetime:
+    """ISO-8601 with an offset or `Z` (Python 3.10 reads no `Z`)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def field(item: Any, name: str, where: tuple[str, str], required: bool = True) -> Any:
     if not isinstance(item, dict):
         raise BadPayload(*where, f"item is a {type(item).__name__}, not an object")
@@ -144,7 +149,7 @@ def utc_timestamp(
     if not isinstance(value, str):
         raise BadPayload(*where, f"expected an ISO-8601 timestamp, got {value!r:.40}", name)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_iso(value)
     except ValueError as exc:
         raise BadPayload(*where, f"unparseable timestamp {value!r:.40}", name) from exc
     if parsed.tzinfo is None:
@@ -237,14 +242,9 @@ def _text(column: list[Any], required: bool = False) -> pa.Array:
     )
 
 
-def _iso(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def streams_table(items: list, poll: str, at: datetime) -> pa.Table:
     """`stream_row` for a whole well-formed page, column by column (see `loaders.columns`)."""
     col.objects(items)
-    n = len(items)
 
     def get(key: str) -> list[Any]:
         return col.values(items, key)
@@ -252,15 +252,16 @@ def streams_table(items: list, poll: str, at: datetime) -> pa.Table:
     started_at = col.timestamp(
         get("started_at"),
         pattern=_ISO_Z,
-        parse=_iso,
+        parse=parse_iso,
         earliest=EARLIEST,
         latest=at + timedelta(seconds=settings.MAX_FUTURE_SECONDS),
         required=True,
     )
-    return pa.Table.from_arrays(
+    return col.page_table(
+        items,
+        STREAMS_SCHEMA,
+        (poll, at),
         [
-            col.constant(poll, pa.string(), n),
-            col.constant(at, TS, n),
             _text(get("id"), required=True),
             _text(get("user_id"), required=True),
             _text(get("user_login")),
@@ -275,9 +276,7 @@ def streams_table(items: list, poll: str, at: datetime) -> pa.Table:
             started_at,
             _text(get("language")),
             col.boolean(get("is_mature"), strings=TWITCH_BOOLS),
-            col.raw_json(items),
         ],
-        schema=STREAMS_SCHEMA,
     )
 
 
