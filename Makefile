@@ -13,16 +13,25 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test lint docs dashboard bench clean install
+.PHONY: demo test test-latest pytest lint docs dashboard bench clean install lock
 
 install: $(STAMP) profiles.yml
 
-# The venv is (re)built only when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The venv installs exactly the tested set in requirements.lock (hash-checked), then the
+# project itself without dependencies. It is (re)built only when the lock changes.
+$(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
+
+## Refresh requirements.lock on purpose: the newest versions pyproject.toml's ranges allow
+## (dev extras included, Python 3.11 and 3.12). Run `make test` before committing the result.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --upgrade --quiet -o requirements.lock \
+		--custom-compile-command 'make lock'
 
 profiles.yml: profiles.yml.example
 	@test -f profiles.yml || cp profiles.yml.example profiles.yml
@@ -32,13 +41,30 @@ demo: install
 	$(BIN)/gst demo --days $(DAYS) --channels $(CHANNELS) --seed $(SEED)
 
 ## Lint + pytest (unit, loader, simulator and end-to-end dbt builds).
-test: install lint
-	$(BIN)/pytest
+test: install lint pytest
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint models macros snapshots tests analyses --disable-progress-bar
+
+## The suite against the newest releases the ranges in pyproject.toml allow (not the lock), in
+## a separate venv: an upstream release that breaks us shows up here before users see it.
+LATEST := .venv-latest
+test-latest: profiles.yml
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--upgrade --upgrade-strategy eager -e '.[dev]'
+	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/installed.txt
+	@touch $(LATEST)/.latest
+	@echo "test-latest: installed versions in $(LATEST)/installed.txt; differences from the lock:"
+	@diff <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' requirements.lock | tr A-Z_ a-z- | sort -u) \
+		<(tr A-Z_ a-z- < $(LATEST)/installed.txt | sort -u) | grep '^>' || echo "  none"
+	$(MAKE) --no-print-directory lint pytest VENV=$(LATEST) STAMP=$(LATEST)/.latest
 
 docs: install
 	$(BIN)/dbt docs generate
@@ -56,4 +82,4 @@ bench: install
 	$(BIN)/python bench/dbt_bench.py $(DBT_BENCH_ARGS)
 
 clean:
-	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache
+	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache .venv-latest

@@ -1,7 +1,7 @@
 """dbt benchmark: full `dbt build` at 1, 7 and 30 simulated days, and an incremental build
 after one more simulated hour at 30 days, on DuckDB.
 
-The raw tables come straight from the seeded world (``loaders.simulator.tables``: the rows the
+The raw tables come straight from the seeded world (``simulator.tables``: the rows the
 loaders would land, without HTTP), so the figures measure dbt alone. For each size a fresh
 warehouse gets the raw tables and a timed ``dbt build --full-refresh`` (models, snapshots, data
 and unit tests) runs in a child process, the way a user runs it. The growth exponent is the
@@ -41,7 +41,7 @@ import duckdb
 import yaml
 
 from loaders.dbt_run import profiles_dir
-from loaders.simulator.tables import TABLES, write_raw_tables
+from simulator.tables import TABLES, write_raw_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

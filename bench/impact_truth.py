@@ -1,6 +1,6 @@
 """Truth check of streamer impact: both estimators against the simulator's planted influences.
 
-Builds a small world straight from the world model (``loaders.simulator.tables``: the rows the
+Builds a small world straight from the world model (``simulator.tables``: the rows the
 loaders would land, without HTTP), runs ``dbt build`` for the impact models, and reports the
 Spearman rank correlation with the planted truth of
 
@@ -29,8 +29,8 @@ import duckdb
 import pandas as pd
 
 from loaders.dbt_run import profiles_dir
-from loaders.simulator import World, WorldKnobs
-from loaders.simulator.tables import write_raw_tables
+from simulator import World, WorldKnobs
+from simulator.tables import write_raw_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 SELECT = "+fct_streamer_game_impact int_streamer_influence"

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from loaders.common import ARROW_BATCH_ROWS
-from loaders.simulator_process import SimulatorFailed, SimulatorProcess
+from simulator.process import SimulatorFailed, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

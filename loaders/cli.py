@@ -44,11 +44,11 @@ def simulate(
     knob: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeatable option
         None,
         help="World knob NAME=VALUE, repeatable (e.g. --knob selection=0); "
-        "see `python -c 'import loaders.simulator as s; help(s)'`.",
+        "see `python -c 'import simulator as s; help(s)'`.",
     ),
 ) -> None:
     """Serve the local API simulator for Chzzk, SOOP, Twitch and Steam."""
-    from loaders.simulator.server import serve
+    from simulator.server import serve
 
     knobs = {}
     for item in knob or []:

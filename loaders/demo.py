@@ -34,7 +34,7 @@ from loaders.pipeline import (
     make_source,
     one_sentence,
 )
-from loaders.simulator_process import SimulatorFailed, SimulatorProcess
+from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
 DBT_SCHEMAS = ("staging", "silver", "gold", "seeds", "snapshots", "ops")

@@ -22,9 +22,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from loaders import warehouse
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +121,13 @@ class _Connection:
         if target == "duckdb":
             import duckdb
 
-            from loaders.validate import duckdb_path
-
-            path = Path(duckdb_file) if duckdb_file else duckdb_path()
+            path = Path(duckdb_file) if duckdb_file else warehouse.duckdb_path()
             if read_only and not path.exists():
                 raise LedgerError(f"DuckDB warehouse {path} does not exist (run `gst load`)")
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self.con = duckdb.connect(str(path), read_only=read_only)
-            except duckdb.Error as exc:
+                self.con = warehouse.connect_duckdb(path, read_only=read_only)
+            except (duckdb.Error, warehouse.SettingError) as exc:
                 raise LedgerError(f"cannot open DuckDB warehouse {path}: {exc}") from None
             self.mark = "?"
         elif target in ("postgres", "redshift"):
@@ -207,7 +207,7 @@ _WRITE_LOCK = threading.Lock()
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _write(entry: Entry, target: str, duckdb_file: Path | str | None, first: bool) -> None:
@@ -333,7 +333,7 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loaders import warehouse
 from loaders.common import PLATFORMS, reset_poll_stats
 
 log = logging.getLogger("gst.pipeline")
@@ -96,18 +97,18 @@ def destination(target: str) -> tuple[Any, Any, Path]:
 
     base = Path(_env("GST_PIPELINES_DIR", "data/dlt-pipelines"))
     if target == "duckdb":
-        path = Path(_env("GST_DUCKDB_PATH", "data/warehouse.duckdb")).resolve()
+        path = warehouse.duckdb_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         pipelines_dir = Path(os.environ.get("GST_PIPELINES_DIR") or f"{path}.dlt")
         from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
         # DuckDB keeps a load's rows in its buffer pool until commit; a cap makes it spill
-        # instead, so the loader's peak memory does not grow with the size of a poll.
-        limit = _env("GST_DUCKDB_MEMORY_LIMIT", "128MB").strip()
-        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?)?B", limit, flags=re.IGNORECASE):
-            raise ConfigError(
-                f"GST_DUCKDB_MEMORY_LIMIT must be a size such as 128MB or 1GB, got {limit!r}"
-            )
+        # instead, so the loader's peak memory does not grow with the size of a poll. dlt sets it
+        # on the connections it opens; dbt and readers set their own (loaders/warehouse.py).
+        try:
+            limit = warehouse.loader_memory_limit()
+        except warehouse.SettingError as exc:
+            raise ConfigError(str(exc)) from None
         credentials = DuckDbCredentials(str(path), global_config={"memory_limit": limit})
         return dlt.destinations.duckdb(credentials), None, pipelines_dir
     if target == "postgres":

@@ -21,13 +21,15 @@ import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
 import yaml
+
+from loaders import warehouse
 
 CHECKS_FILE = Path(__file__).resolve().parent / "quality" / "checks.yml"
 DEFAULT_DOCS_DIR = Path("data/gx_docs")  # like the warehouse path: relative to the working dir
@@ -94,12 +96,6 @@ def load_checks(path: Path = CHECKS_FILE) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def duckdb_path() -> Path:
-    """The DuckDB warehouse file, as profiles.yml and the loaders resolve it: GST_DUCKDB_PATH,
-    default data/warehouse.duckdb, relative to the working directory."""
-    return Path(os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb")).resolve()
-
-
 # --- warehouses: metadata queries and GX batches ------------------------------------------------
 
 
@@ -113,12 +109,12 @@ class _DuckDB:
             raise ValidationError(f"DuckDB warehouse {path} does not exist (run `gst load`)")
         try:
             try:
-                self.con = duckdb.connect(str(path), read_only=True)
+                self.con = warehouse.connect_duckdb(path, read_only=True)
             except duckdb.ConnectionException:
                 # this process already holds a read-write connection (e.g. `gst demo` after
                 # loading): DuckDB requires the same configuration for a second one.
-                self.con = duckdb.connect(str(path))
-        except duckdb.Error as exc:
+                self.con = warehouse.connect_duckdb(path)
+        except (duckdb.Error, warehouse.SettingError) as exc:
             raise ValidationError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
 
     def query(self, sql: str):
@@ -226,7 +222,7 @@ def _poll_counts(wh: Any, relation: str, polls: int) -> list[tuple[str, datetime
             else row.observed_at
         )
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         out.append((str(row.poll_id), moment, int(row.row_count)))
     return out
 
@@ -405,7 +401,7 @@ def _newest_poll(wh: Any, specs: dict[str, dict]) -> datetime | None:
         if value is None or value != value:  # None or NaT
             continue
         moment = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         newest = moment if newest is None else max(newest, moment)
     return newest
 
@@ -442,7 +438,7 @@ def _label(result: Any) -> str:
 
 @contextmanager
 def _warehouse(target: str, path: Path | None) -> Iterator[Any]:
-    wh = _DuckDB(path or duckdb_path()) if target == "duckdb" else _Sql(target)
+    wh = _DuckDB(path or warehouse.duckdb_path()) if target == "duckdb" else _Sql(target)
     try:
         yield wh
     finally:

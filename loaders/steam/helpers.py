@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def due_apps(
     """Apps whose last fetch (resource state, observed time) is older than the cadence;
     never-fetched first, then the stalest."""
     every = timedelta(minutes=every_minutes)
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
 
     def last(appid: int) -> datetime:
         value = fetched.get(str(appid))
@@ -240,7 +240,7 @@ def most_played_rows(
     ranks = field(response, "ranks", where)
     if not isinstance(ranks, list):
         raise BadPayload(*where, f"expected a list, got {type(ranks).__name__}", "ranks")
-    rollup_at = datetime.fromtimestamp(rollup, timezone.utc) if rollup else None
+    rollup_at = datetime.fromtimestamp(rollup, UTC) if rollup else None
     if rollup_at and rollup_at > observed_at + timedelta(days=2):
         raise BadPayload(*where, f"absurd rollup_date {rollup_at:%F}", "rollup_date")
     return rollup_at, ranks

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def response_date(response: Response) -> datetime | None:
     if not header:
         return None
     try:
-        return parsedate_to_datetime(header).astimezone(timezone.utc)
+        return parsedate_to_datetime(header).astimezone(UTC)
     except (TypeError, ValueError):
         return None
 
@@ -97,7 +97,7 @@ def header_wait_seconds(response: Response | None) -> float | None:
         except (TypeError, ValueError):
             when = None
         if when is not None:
-            now = response_date(response) or datetime.now(timezone.utc)
+            now = response_date(response) or datetime.now(UTC)
             return max(0.0, (when - now).total_seconds())
     reset = headers.get("Ratelimit-Reset")
     empty = response.status_code == 429 or headers.get("Ratelimit-Remaining", "").strip() == "0"
@@ -147,7 +147,7 @@ class PollClock:
 
     def now(self) -> datetime:
         if self.observed_at is None:
-            self.observed_at = datetime.now(timezone.utc).replace(microsecond=0)
+            self.observed_at = datetime.now(UTC).replace(microsecond=0)
         return self.observed_at
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -154,7 +154,7 @@ def utc_timestamp(
         raise BadPayload(*where, f"unparseable timestamp {value!r:.40}", name) from exc
     if parsed.tzinfo is None:
         raise BadPayload(*where, f"timestamp without offset {value!r:.40}", name)
-    parsed = parsed.astimezone(timezone.utc)
+    parsed = parsed.astimezone(UTC)
     latest = observed_at + timedelta(seconds=settings.MAX_FUTURE_SECONDS)
     if not EARLIEST <= parsed <= latest:
         raise BadPayload(*where, f"absurd timestamp {value} (poll at {observed_at:%F %T}Z)", name)

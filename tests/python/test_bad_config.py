@@ -70,10 +70,10 @@ def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
 
 
 def test_bad_duckdb_memory_limit_names_the_variable(tmp_path):
-    env = {"GST_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "GST_DUCKDB_MEMORY_LIMIT": "lots"}
+    env = {"GST_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "GST_LOADER_MEMORY_LIMIT": "lots"}
     done = gst("load", "soop", "--no-progress", env=env)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "GST_DUCKDB_MEMORY_LIMIT must be a size such as 128MB or 1GB, got 'lots'" in (
+    assert "GST_LOADER_MEMORY_LIMIT must be a size such as 128MB or 1GB, got 'lots'" in (
         done.stderr
     )
     assert "Traceback" not in done.stdout + done.stderr

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from loaders.simulator import Simulator
+from simulator import Simulator
 
 PLATFORMS = ("chzzk", "soop", "twitch", "steam")
 FILE_NAME = re.compile(

@@ -6,7 +6,7 @@ below; both paths must agree, and a well-formed page must take the fast path."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
@@ -17,7 +17,7 @@ from loaders.common import Where
 from loaders.soop import helpers as soop
 from loaders.twitch import helpers as twitch
 
-AT = datetime(2026, 11, 2, 12, 30, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 2, 12, 30, tzinfo=UTC)
 MISSING = object()  # the key is absent from the item
 
 ODD_VALUES = [
@@ -249,10 +249,10 @@ def test_kst_column_converts_like_the_item_checks():
     array = col.kst_time(column, AT)
     assert array.type == col.UTC
     assert array.to_pylist() == [
-        datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc),
+        datetime(2026, 11, 2, 0, 0, tzinfo=UTC),
         None,
         None,
-        datetime(2005, 1, 1, 0, 0, tzinfo=timezone.utc),
+        datetime(2005, 1, 1, 0, 0, tzinfo=UTC),
     ]
     for odd in ("2026-02-30 10:00:00", "2004-12-31 23:59:59", "2026-11-02T09:00:00"):
         with pytest.raises(col.Irregular):

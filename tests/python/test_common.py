@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
@@ -60,12 +60,8 @@ def test_closing_early_does_not_yield_again():
 
 
 def test_kst_times_become_utc():
-    assert kst_to_utc("2025-11-26 17:53:01") == datetime(
-        2025, 11, 26, 8, 53, 1, tzinfo=timezone.utc
-    )
-    assert kst_to_utc(" 2026-01-01 00:30:00 ") == datetime(
-        2025, 12, 31, 15, 30, tzinfo=timezone.utc
-    )
+    assert kst_to_utc("2025-11-26 17:53:01") == datetime(2025, 11, 26, 8, 53, 1, tzinfo=UTC)
+    assert kst_to_utc(" 2026-01-01 00:30:00 ") == datetime(2025, 12, 31, 15, 30, tzinfo=UTC)
     assert kst_to_utc("") is None and kst_to_utc(None) is None
 
 
@@ -95,7 +91,7 @@ def test_rows_to_arrow_matches_from_pylist_with_missing_keys_as_null():
             ("ok", pa.bool_()),
         ]
     )
-    at = datetime(2026, 11, 2, 12, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 2, 12, 30, tzinfo=UTC)
     rows = [{"id": "a", "n": 1, "at": at, "ok": True}, {"id": "b", "extra": "dropped"}]
     table = rows_to_arrow(rows, schema)
     assert table.equals(pa.Table.from_pylist(rows, schema=schema))
@@ -113,7 +109,7 @@ def test_item_json_is_compact_utf8_and_takes_what_orjson_refuses():
     assert item_json(item) == '{"nick":"닉네임","n":1,"tags":["a"],"x":null,"ok":true}'
     huge = 2**70  # beyond 64 bits: kept exactly, not as a float
     assert item_json({"id": huge}) == f'{{"id":{huge}}}'
-    at = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 2, tzinfo=UTC)
     assert item_json({"at": at}) == '{"at":"2026-11-02T00:00:00+00:00"}'  # ISO 8601
     assert item_json({"v": {1, 2}})[:6] == '{"v":"'  # no JSON type: its text
 

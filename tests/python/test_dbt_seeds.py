@@ -15,7 +15,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_games_seed_is_the_catalog_minus_the_unmapped_games() -> None:
-    catalog = {row["game_key"]: row for row in _rows(ROOT / "loaders/simulator/catalog.csv")}
+    catalog = {row["game_key"]: row for row in _rows(ROOT / "simulator/catalog.csv")}
     games = _rows(ROOT / "seeds/games.csv")
     keys = [row["game_key"] for row in games]
 
@@ -36,7 +36,7 @@ def test_games_seed_keeps_the_columns_the_steam_loader_reads() -> None:
 
 
 def test_category_map_covers_every_platform_category_of_the_seeded_games() -> None:
-    catalog = _rows(ROOT / "loaders/simulator/catalog.csv")
+    catalog = _rows(ROOT / "simulator/catalog.csv")
     mapping = _rows(ROOT / "seeds/game_category_map.csv")
     pairs = {(row["platform"], row["category_id"]): row["game_key"] for row in mapping}
 

@@ -1,7 +1,7 @@
 """Streamer impact against the simulator's planted truth (product vs naive estimator).
 
 The HTTP demo costs ~2 s per simulated 10-minute poll, so this test writes the raw tables
-straight from the world model (``loaders.simulator.tables``: the simulator's own item
+straight from the world model (``simulator.tables``: the simulator's own item
 renderers parsed by the loaders' row functions, written with pyarrow into ``raw_*`` tables of a
 temp DuckDB), then runs ``dbt build --select +fct_streamer_game_impact int_streamer_influence``
 and compares the per-streamer estimates with the planted influences on seed 2024 (the models

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from loaders.pipeline import load_platform
 
 DATE = "Mon, 02 Nov 2026 00:10:00 GMT"
-OBSERVED = datetime(2026, 11, 2, 0, 10, tzinfo=timezone.utc)
+OBSERVED = datetime(2026, 11, 2, 0, 10, tzinfo=UTC)
 
 
 def live(i: int, *, nested: bool = True, **override) -> dict:
@@ -100,7 +100,7 @@ def test_service_api_pages_with_object_cursor_and_casts(chzzk_env, sql):
     assert poll == "chzzk:20261102T001000Z"
     assert observed == OBSERVED
     assert variant == "service" and live_id == 1007 and viewers == 9993 and adult is True
-    assert opened == datetime(2026, 11, 1, 23, 30, tzinfo=timezone.utc)
+    assert opened == datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
     assert json.loads(raw)["accumulateCount"] == 5
     columns = {r[0] for r in sql("describe raw_chzzk.lives")}
     assert "accumulate_count" not in columns and "tags" not in columns

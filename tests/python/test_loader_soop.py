@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -80,7 +80,7 @@ def test_web_list_pages_until_short_page_and_casts_strings(soop_env, sql):
         "web",
         280_000_045,
         "00040066",
-        datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc),
+        datetime(2026, 11, 2, 0, 0, tzinfo=UTC),
         49_955,
         19,
         True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dlt
 import pytest
@@ -11,7 +11,7 @@ from test_loader_twitch import FakeApi
 from loaders.steam import steam_source
 from loaders.steam.helpers import appdetails_params, due_apps, seed_appids
 
-DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=timezone.utc)
+DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=UTC)
 POLL = "steam:20261102T001000Z"
 PLAYERS = "/ISteamUserStats/GetNumberOfCurrentPlayers/v1/"
 CHART = "/ISteamChartsService/GetMostPlayedGames/v1/"
@@ -397,7 +397,7 @@ def test_bad_input_quarantined_rest_loaded(api, tmp_path):
 
 @pytest.mark.parametrize("faults", [0.0, 0.3])
 def test_against_simulator(tmp_path, monkeypatch, faults):
-    from loaders.simulator import Simulator
+    from simulator import Simulator
 
     start = "2026-11-02T12:00:00Z"
     with Simulator(seed=3, channels=60, faults=faults, slow_seconds=0.1, start=start) as sim:
@@ -416,7 +416,7 @@ def test_against_simulator(tmp_path, monkeypatch, faults):
     )
     total, unique, polls, first = players[0]
     assert total > 50 and total == unique and polls == 2
-    assert first == datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    assert first == datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
     charted = query(pipeline, "select count(distinct appid) from most_played")[0][0]
     assert charted > 50
     # reviews and details once in the hour, prices every poll

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +20,7 @@ import requests
 from loaders.twitch import twitch_source
 from loaders.twitch.client import header_wait_seconds
 
-DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=timezone.utc)
+DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=UTC)
 SECRET, TOKEN = "s3cr3t-client-secret", "tok-abcdef-123456"
 
 
@@ -218,7 +218,7 @@ def test_streams_paged_deduped_typed(api, tmp_path):
     assert [r[1] for r in rows] == ["90001", "90002", "90003", "90004", "90005", "90006"]
     assert rows[1][2] == 800  # first sighting kept, the shifted duplicate dropped
     first = rows[0]
-    assert first[3] == datetime(2026, 11, 1, 22, 0, tzinfo=timezone.utc)
+    assert first[3] == datetime(2026, 11, 1, 22, 0, tzinfo=UTC)
     assert {r[4] for r in rows} == {DATE}  # observed_at = Date header of the first response
     assert {r[5] for r in rows} == {"twitch:20261102T001000Z"}
     assert first[6] == "live" and first[7] is False
@@ -402,7 +402,7 @@ def test_bad_items_and_pages_quarantined_rest_loaded(api, tmp_path, caplog):
 
 @pytest.mark.parametrize("faults", [0.0, 0.3])
 def test_against_simulator(tmp_path, monkeypatch, faults):
-    from loaders.simulator import Simulator
+    from simulator import Simulator
 
     start = "2026-11-02T12:00:00Z"  # 21:00 KST, prime time
     with Simulator(seed=3, channels=120, faults=faults, slow_seconds=0.1, start=start) as sim:
@@ -425,7 +425,7 @@ def test_against_simulator(tmp_path, monkeypatch, faults):
     )
     total, unique, polls, first, least = rows[0]
     assert total > 50 and total == unique and polls == 2 and least >= 0
-    assert first == datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)  # simulated Date header
+    assert first == datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # simulated Date header
     assert query(pipeline, "select count(*) = count(distinct game_id) from games") == [(True,)]
     if "quarantine" in tables(pipeline):  # data faults are retried; anything left is named
         reasons = query(pipeline, "select reason from quarantine")

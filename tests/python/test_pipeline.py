@@ -201,7 +201,7 @@ def test_poll_sigterm_loads_the_batch_in_hand(world, warehouse, sql):
 def test_simulator_faults_give_the_same_observations(tmp_path, monkeypatch, fast_retries, official):
     """Same seed and clock, faults=0.2 vs 0: retries and quarantine absorb every fault."""
     from loaders.pipeline import load_platform
-    from loaders.simulator import Simulator
+    from simulator import Simulator
 
     results = {}
     for faults in (0.0, 0.2):
@@ -237,7 +237,7 @@ def test_simulator_faults_give_the_same_observations(tmp_path, monkeypatch, fast
 def test_every_platform_reports_its_pages_and_rows(tmp_path, monkeypatch, fast_retries):
     """The progress counters (`gst load`'s pages/rows) cover all four sources."""
     from loaders.pipeline import load_platform
-    from loaders.simulator import Simulator
+    from simulator import Simulator
 
     monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "counters.duckdb"))
     with Simulator(seed=3, channels=150, start="2026-11-02T12:00:00Z") as sim:

@@ -64,7 +64,7 @@ def s3(s3_server, monkeypatch, tmp_path):
 
 @pytest.fixture
 def simulator(monkeypatch):
-    from loaders.simulator.server import Simulator
+    from simulator.server import Simulator
 
     with Simulator(seed=7, channels=25, start="2026-11-02T12:00:00Z") as sim:
         for key, value in sim.env(official=False).items():

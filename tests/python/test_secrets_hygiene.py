@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("loaders.simulator", reason="needs the API simulator (loaders.simulator)")
+pytest.importorskip("simulator", reason="needs the API simulator (simulator)")
 pytest.importorskip("loaders.pipeline", reason="needs the loader runner (loaders.pipeline)")
 
 from typer.testing import CliRunner  # noqa: E402
@@ -25,7 +25,7 @@ from typer.testing import CliRunner  # noqa: E402
 from loaders.cli import UserError, app  # noqa: E402
 from loaders.dbt_run import DbtFailed, dbt  # noqa: E402
 from loaders.pipeline import run_load  # noqa: E402
-from loaders.simulator import Simulator  # noqa: E402
+from simulator import Simulator  # noqa: E402
 
 TAG = uuid.uuid4().hex[:10]
 SECRETS = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
 
-from loaders.simulator import Simulator
+from simulator import Simulator
 
 START = "2026-11-02T12:00:00Z"  # 21:00 KST, the daily peak
 KST_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -382,9 +382,7 @@ def test_date_header_is_simulated_and_moves_with_advance(http):
     with Simulator(seed=5, channels=10, start="2026-11-02T00:00:00Z") as s:
         url = s.base_url + "/steam-web-api/ISteamUserStats/GetNumberOfCurrentPlayers/v1/?appid=730"
         first = http.get(url)
-        assert parsedate_to_datetime(first.headers["Date"]) == datetime(
-            2026, 11, 2, tzinfo=timezone.utc
-        )
+        assert parsedate_to_datetime(first.headers["Date"]) == datetime(2026, 11, 2, tzinfo=UTC)
         assert re.fullmatch(
             r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT", first.headers["Date"]
         )
@@ -395,7 +393,7 @@ def test_date_header_is_simulated_and_moves_with_advance(http):
         assert parsedate_to_datetime(second.headers["Date"]) - parsedate_to_datetime(
             first.headers["Date"]
         ) == timedelta(minutes=10)
-        assert s.now == datetime(2026, 11, 2, 0, 10, tzinfo=timezone.utc)
+        assert s.now == datetime(2026, 11, 2, 0, 10, tzinfo=UTC)
         truth = http.get(s.base_url + "/_sim/truth").json()
         assert truth["streamers"] == s.truth()["streamers"]
 

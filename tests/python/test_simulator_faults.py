@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from loaders.simulator import Simulator
-from loaders.simulator.server import FAULT_KINDS
+from simulator import Simulator
+from simulator.server import FAULT_KINDS
 
 START = "2026-11-02T12:00:00Z"
 SOOP = "/soop-openapi/broad/list?client_id=sim-soop-client&order_type=view_cnt"

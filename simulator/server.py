@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from loaders.simulator.world import (
+from simulator.world import (
     GENRE_MAP,
     GENRES,
     LiveState,
@@ -125,18 +125,16 @@ def _parse_start(start: str | datetime) -> int:
     else:
         value = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
 
 
 def _kst_text(minute: int) -> str:
-    return datetime.fromtimestamp(minute * 60 + 9 * 3600, timezone.utc).strftime(
-        "%Y-%m-%d %H:%M:%S"
-    )
+    return datetime.fromtimestamp(minute * 60 + 9 * 3600, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _iso(minute: int) -> str:
-    return datetime.fromtimestamp(minute * 60, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _b64(text: str) -> str:
@@ -245,7 +243,7 @@ class Simulator:
 
     @property
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._now, timezone.utc)
+        return datetime.fromtimestamp(self._now, UTC)
 
     def advance(self, minutes: float = 10) -> datetime:
         """Move the simulated clock forward (the world is frozen between advances)."""

@@ -3,7 +3,7 @@
 It speaks each platform's real paths, params, auth, pagination, JSON shapes, rate limits and
 `Date` headers (in *simulated* time), so the loaders run unchanged against it::
 
-    from loaders.simulator import Simulator
+    from simulator import Simulator
     with Simulator(seed=42, channels=300, faults=0.0, start="2026-11-02T00:00:00Z") as sim:
         os.environ.update(sim.env(official=True))   # base URLs + simulator credentials
         ...run a poll...
@@ -58,7 +58,7 @@ credentials (``chzzk_client_id`` ... ``twitch_client_secret``, defaults ``sim-*`
 Rate-limit buckets refill in real time and in simulated time; ``Ratelimit-Reset`` is in the
 simulated time base of the ``Date`` header.
 
-Without HTTP, ``loaders.simulator.tables.write_raw_tables(path, seed=, channels=, days=)``
+Without HTTP, ``simulator.tables.write_raw_tables(path, seed=, channels=, days=)``
 renders the same items and parses them with the loaders' row functions into the ``raw_*``
 tables of a DuckDB file (used by ``bench/impact_truth.py`` for week-long worlds).
 
@@ -72,7 +72,7 @@ most ``max_faulty_attempts`` times at one instant, so retries succeed; data-leve
 change the underlying observations. Admin endpoints are never faulted.
 """
 
-from loaders.simulator.server import Simulator, serve
-from loaders.simulator.world import World, WorldKnobs
+from simulator.server import Simulator, serve
+from simulator.world import World, WorldKnobs
 
 __all__ = ["Simulator", "World", "WorldKnobs", "serve"]

@@ -12,7 +12,7 @@ loaders would land (official API variants, no faults). They are written with pya
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ import pyarrow as pa
 
 from loaders.chzzk import helpers as chzzk_h
 from loaders.common import Where, poll_id
-from loaders.simulator.server import Simulator, _chzzk_item, _soop_item, _twitch_item
 from loaders.soop import helpers as soop_h
 from loaders.steam import helpers as steam_h
 from loaders.twitch import helpers as twitch_h
+from simulator.server import Simulator, _chzzk_item, _soop_item, _twitch_item
 
 #: (schema, table, arrow schema) of every table written; the first four get rows.
 TABLES = (
@@ -92,7 +92,7 @@ def write_raw_tables(
 ) -> dict[str, int]:
     """Write ``days`` of 10-minute polls of the seeded world into ``duckdb_path``.
 
-    Returns the row count per table. ``knobs`` are world knobs (see ``loaders.simulator``);
+    Returns the row count per table. ``knobs`` are world knobs (see ``simulator``);
     the planted truth is ``Simulator(seed, channels, **knobs).truth()``.
     """
     import duckdb
@@ -105,7 +105,7 @@ def write_raw_tables(
         for name, rows in _poll_rows(sim, at).items():
             collected[name].extend(rows)
         sim.advance(poll_minutes)
-    load_id = f"{datetime.now(timezone.utc).timestamp():.6f}"
+    load_id = f"{datetime.now(UTC).timestamp():.6f}"
     counts = {}
     con = duckdb.connect(str(duckdb_path))
     try:

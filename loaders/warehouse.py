@@ -1,0 +1,90 @@
+"""Warehouse settings: where the DuckDB file is and how much of the machine DuckDB may use.
+
+DuckDB's settings (memory limit, threads, spill directory) belong to the database *instance*,
+and one process shares one instance per file: whatever the last connection set is what every
+connection in the process gets. So each user of the warehouse sets its own on open:
+
+- dbt, validation, the demo summary, the dashboard and the run ledger use the **warehouse
+  settings** below (`GST_DUCKDB_MEMORY_LIMIT`, `GST_DUCKDB_MAX_TEMP_SIZE`, `GST_DUCKDB_THREADS`);
+  dbt reads the same variables with the same defaults in `profiles.yml.example` (`settings:`),
+  and `tests/python/test_warehouse.py` checks the two agree.
+- the loaders set their own, smaller cap (`GST_LOADER_MEMORY_LIMIT`) on the connection dlt
+  opens, so a load's buffer pool stays small; it never reaches a dbt build in the same process,
+  because dbt sets the warehouse settings again on every cursor it opens.
+
+Spills go to DuckDB's default temp directory, `<GST_DUCKDB_PATH>.tmp`: DuckDB refuses to move
+the temp directory of an instance once it has been used, even to the same path, so it cannot be
+re-set per connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+DUCKDB_PATH_DEFAULT = "data/warehouse.duckdb"
+# dbt builds, validation and reads. The heaviest model at 30 days x 400 channels peaks well below
+# this (README "Performance"); DuckDB spills sorts, joins and aggregates beyond it to the temp dir.
+DUCKDB_MEMORY_LIMIT_DEFAULT = "1GB"
+DUCKDB_THREADS_DEFAULT = "2"
+DUCKDB_MAX_TEMP_SIZE_DEFAULT = "20GB"
+# the loader's cap while dlt writes a poll (its buffer pool otherwise holds a whole load)
+LOADER_MEMORY_LIMIT_DEFAULT = "128MB"
+
+_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?)?B", flags=re.IGNORECASE)
+
+
+class SettingError(ValueError):
+    """A warehouse setting the user must fix (shown as one sentence)."""
+
+
+def duckdb_path() -> Path:
+    """The DuckDB warehouse file, as profiles.yml and the loaders resolve it: GST_DUCKDB_PATH,
+    default data/warehouse.duckdb, relative to the working directory."""
+    return Path(os.environ.get("GST_DUCKDB_PATH", DUCKDB_PATH_DEFAULT)).resolve()
+
+
+def _size(variable: str, default: str) -> str:
+    value = os.environ.get(variable, default).strip()
+    if not _SIZE.fullmatch(value):
+        raise SettingError(f"{variable} must be a size such as 128MB or 1GB, got {value!r}")
+    return value
+
+
+def duckdb_settings() -> dict[str, str]:
+    """The settings dbt, validation and readers run DuckDB with (validated)."""
+    threads = os.environ.get("GST_DUCKDB_THREADS", DUCKDB_THREADS_DEFAULT).strip()
+    if not threads.isdigit() or int(threads) < 1:
+        raise SettingError(f"GST_DUCKDB_THREADS must be a whole number >= 1, got {threads!r}")
+    return {
+        "memory_limit": _size("GST_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT_DEFAULT),
+        "max_temp_directory_size": _size("GST_DUCKDB_MAX_TEMP_SIZE", DUCKDB_MAX_TEMP_SIZE_DEFAULT),
+        "threads": threads,
+    }
+
+
+def loader_memory_limit() -> str:
+    """DuckDB's memory cap while the loaders write (GST_LOADER_MEMORY_LIMIT, validated)."""
+    return _size("GST_LOADER_MEMORY_LIMIT", LOADER_MEMORY_LIMIT_DEFAULT)
+
+
+def apply_duckdb_settings(con: Any, settings: dict[str, str] | None = None) -> Any:
+    """Set the warehouse settings on a DuckDB connection (they hold for its whole instance)."""
+    for key, value in (settings or duckdb_settings()).items():
+        con.execute(f"set {key} = '{value}'")
+    return con
+
+
+def connect_duckdb(path: Path | str | None = None, read_only: bool = False) -> Any:
+    """A DuckDB connection with the warehouse settings (not the loader's cap)."""
+    import duckdb
+
+    settings = duckdb_settings()
+    con = duckdb.connect(str(path or duckdb_path()), read_only=read_only)
+    try:
+        return apply_duckdb_settings(con, settings)
+    except Exception:
+        con.close()
+        raise
