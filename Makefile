@@ -18,9 +18,12 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 install: $(STAMP) profiles.yml
 
 # The venv installs exactly the tested set in requirements.lock (hash-checked), then the
-# project itself without dependencies. It is (re)built only when the lock changes.
+# project itself without dependencies. It is (re)built only when the lock changes. pip itself is
+# pinned too: older pips refuse a hash-checked lock whose packages ask for extras.
+PIP_VERSION := 26.3
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip==$(PIP_VERSION)'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
 		-r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -57,6 +60,7 @@ LATEST := .venv-latest
 test-latest: profiles.yml
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check \
 		--upgrade --upgrade-strategy eager -e '.[dev]'
 	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/installed.txt

@@ -3,10 +3,11 @@ with spilling switched off.
 
 A fresh warehouse gets `--days` x `--channels` of raw tables straight from the seeded world
 (``simulator.tables``), then `dbt seed` and one full `dbt build` at the default settings. Then
-every table and incremental model is rebuilt on its own (`dbt run --full-refresh -s model`,
-in-process) at rising memory limits with `max_temp_directory_size = 0B`, so a model that needs
-more memory than the limit fails instead of spilling to disk; the first limit it passes at is
-its need (an upper bound at the resolution of `--limits`).
+every table and incremental model is rebuilt (`dbt run --full-refresh`, in-process) at rising
+memory limits with `max_temp_directory_size = 0B`, so a model that needs more memory than the
+limit fails instead of spilling to disk; the first limit it passes at is its need (an upper
+bound at the resolution of `--limits`). Models skipped because a parent failed run again on
+their own against the parent's table from the full build.
 
     python bench/dbt_memory.py --days 30 --channels 400      # README "Performance" figures
     python bench/dbt_memory.py --days 1 --channels 40 --limits 16MB,64MB
@@ -18,19 +19,18 @@ bench/results/dbt_memory.csv (model, materialization, rows, need).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from loaders.dbt_run import DbtFailed, dbt
+from simulator.tables import write_raw_tables
 
-from loaders.dbt_run import DbtFailed, dbt  # noqa: E402
-from simulator.tables import write_raw_tables  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -53,15 +53,32 @@ def models() -> list[tuple[str, str]]:
     ]
 
 
-def need(model: str, limits: list[str]) -> str:
-    for limit in limits:
-        os.environ["GST_DUCKDB_MEMORY_LIMIT"] = limit
-        try:
-            dbt("run", "--full-refresh", "--select", model, quiet=True)
-            return limit
-        except DbtFailed:
-            continue
-    return f">{limits[-1]}"
+def statuses() -> dict[str, str]:
+    """model name -> status ('success', 'error', 'skipped') of the last dbt command."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or ROOT / "target")
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1]: r["status"] for r in results}
+
+
+def run_at(limit: str, names: list[str]) -> set[str]:
+    """Rebuild `names` at `limit` without spilling; the names that ran out of memory.
+
+    A model whose parent fails is skipped by dbt, so skipped models run again on their own,
+    against the parents' tables from the full build."""
+    os.environ["GST_DUCKDB_MEMORY_LIMIT"] = limit
+    failed: set[str] = set()
+    todo = list(names)
+    while todo:
+        with contextlib.suppress(DbtFailed):
+            dbt("run", "--full-refresh", "--select", *todo, quiet=True)
+        status = statuses()
+        failed |= {n for n in todo if status.get(n) == "error"}
+        skipped = [n for n in todo if status.get(n) == "skipped"]
+        if len(skipped) == len(todo):  # nothing ran: stop rather than loop
+            failed |= set(skipped)
+            break
+        todo = skipped
+    return failed
 
 
 def main() -> None:
@@ -90,10 +107,21 @@ def main() -> None:
     os.environ["GST_DUCKDB_THREADS"] = os.environ.get("GST_DUCKDB_THREADS", "2")
     from loaders.warehouse import connect_duckdb
 
+    names = [name for name, _ in models()]
+    kinds = dict(models())
+    needs: dict[str, str] = {}
+    for limit in limits:
+        pending = [n for n in names if n not in needs]
+        if not pending:
+            break
+        failed = run_at(limit, pending)
+        for name in pending:
+            if name not in failed:
+                needs[name] = limit
+        print(f"  at {limit}: {len(pending) - len(failed)} of {len(pending)} built", flush=True)
     rows_out = []
-    for name, materialized in models():
-        found = need(name, limits)
-        with connect_duckdb(db) as con:  # this process's DuckDB instance (dbt's) is open
+    with connect_duckdb(db) as con:  # this process's DuckDB instance (dbt's) is open
+        for name in names:
             relation = con.execute(
                 "select table_schema from information_schema.tables where table_name = ?",
                 [name],
@@ -103,8 +131,7 @@ def main() -> None:
                 if relation
                 else 0
             )
-        rows_out.append((name, materialized, rows, found))
-        print(f"  {name}: {found} ({rows:,} rows)", flush=True)
+            rows_out.append((name, kinds[name], rows, needs.get(name, f">{limits[-1]}")))
 
     def order(row: tuple) -> float:
         return _bytes(row[3].lstrip(">")) + (1 if row[3].startswith(">") else 0)
