@@ -4,9 +4,9 @@
     event on Steam players and on stream viewers (all platforms). Windows and
     formulas: docs block `price_effects` in _pricing__docs.md.
 -#}
-{%- set window_hours = var('price_effect_window_hours', 24) | int(24) %}
-{%- set baseline_days = var('price_effect_baseline_days', 3) | int(3) %}
-{%- set min_hours = var('price_effect_min_hours', 6) | int(6) %}
+{%- set window_hours = var('price_effect_window_hours') | int(24) %}
+{%- set baseline_days = var('price_effect_baseline_days') | int(3) %}
+{%- set min_hours = var('price_effect_min_hours') | int(6) %}
 {%- set float_type = 'double precision' %}
 
 with
