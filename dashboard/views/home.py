@@ -45,17 +45,6 @@ def render(f: Filters) -> None:
                     )
                 st.metric("Live channels now", f"{live.get(platform, 0):,}")
 
-    rejected = data.quarantine_days(f.start, f.end)
-    if not rejected.empty:
-        total = int(rejected["quarantined_count"].sum())
-        with st.expander(f"Data the loaders rejected in these days: {total:,} pages or items"):
-            table(
-                rejected,
-                {"quarantine_date": "Day (UTC)", "platform": "Platform", "endpoint": "Endpoint",
-                 "quarantined_count": "Rejected", "sample_reason": "Example reason"},
-                "Nothing rejected.",
-            )  # fmt: skip
-
     left, right = st.columns(2)
     with left:
         dates = data.ranking_dates(f.platform, f.start, f.end)
@@ -78,3 +67,14 @@ def render(f: Filters) -> None:
              "hours_watched": "Hours watched", "peak_viewers": "Peak viewers"},
             "No streamers on this platform.",
         )  # fmt: skip
+
+    rejected = data.quarantine_days(f.start, f.end)
+    if not rejected.empty:
+        total = int(rejected["quarantined_count"].sum())
+        with st.expander(f"Data the loaders rejected in these days: {total:,} pages or items"):
+            table(
+                rejected,
+                {"quarantine_date": "Day (UTC)", "platform": "Platform", "endpoint": "Endpoint",
+                 "quarantined_count": "Rejected", "sample_reason": "Example reason"},
+                "Nothing rejected.",
+            )  # fmt: skip

@@ -11,7 +11,7 @@ with
 observed_hours as (
 
     select hour_at
-    from {{ ref('int_category_viewers_polled') }}
+    from {{ ref('int_category_viewers_hourly') }}
 
     union all
 
