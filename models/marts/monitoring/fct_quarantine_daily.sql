@@ -59,7 +59,7 @@ daily as (
         count(*) as quarantined_count,
         count(distinct poll_id) as poll_count,
         count(distinct reason) as reason_count,
-        max(reason) as sample_reason,
+        substr(max(reason), 1, 80) as sample_reason,
         min(quarantined_at) as first_quarantined_at,
         max(quarantined_at) as last_quarantined_at
     from unioned
