@@ -22,7 +22,7 @@ from loaders.bronze_compact import compact_day, compacted_path, recorded_polls
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = "2026-11-02"
-KOREAN = "배틀그라운드 — \"quoted\" \\ back\tslash \u2028 line sep 🎮"
+KOREAN = '배틀그라운드 — "quoted" \\ back\tslash \u2028 line sep 🎮'
 
 
 class _Session:
