@@ -28,11 +28,11 @@ import gzip
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -96,17 +96,36 @@ def record_day(out: Path, channels: int, polls: int, seed: int) -> float:
 # --- 2. sizes ---------------------------------------------------------------------------------
 
 
-def page_sizes(bronze: Path, platform: str, max_polls: int | None = None) -> dict[str, Any]:
+def page_files(bronze: Path, platform: str) -> list[tuple[str, Path, int, int]]:
+    """(poll_id, file, JSON bytes, gzip bytes) of the day's page files, in poll order."""
     files = sorted(
         (f.name, f) for f in (bronze / platform / f"date={DATE}").glob("hour=*/*.json.gz")
     )
-    polls = sorted({name.rsplit("-", 1)[0] for name, _ in files})
-    keep = set(polls[:max_polls]) if max_polls else set(polls)
-    chosen = [f for name, f in files if name.rsplit("-", 1)[0] in keep]
-    json_bytes = sum(len(gzip.decompress(f.read_bytes())) for f in chosen)
-    gzip_bytes = sum(f.stat().st_size for f in chosen)
-    return {"files": chosen, "pages": len(chosen), "polls": len(keep),
-            "json_bytes": json_bytes, "gzip_bytes": gzip_bytes}  # fmt: skip
+    return [
+        (name.rsplit("-", 1)[0], f, len(gzip.decompress(f.read_bytes())), f.stat().st_size)
+        for name, f in files
+    ]
+
+
+def sizes(files: list[tuple[str, Path, int, int]], share: float = 1.0) -> dict[str, Any]:
+    """The first polls holding `share` of the day's JSON bytes (all of them for 1.0)."""
+    total = sum(f[2] for f in files)
+    polls: list[str] = []
+    seen = 0
+    for poll, _f, json_bytes, _g in files:
+        if not polls or (poll != polls[-1] and seen < share * total):
+            polls.append(poll)
+        if poll == polls[-1]:
+            seen += json_bytes
+    keep = set(polls)
+    chosen = [f for f in files if f[0] in keep]
+    return {
+        "files": [f[1] for f in chosen],
+        "pages": len(chosen),
+        "polls": len(keep),
+        "json_bytes": sum(f[2] for f in chosen),
+        "gzip_bytes": sum(f[3] for f in chosen),
+    }
 
 
 def link_copy(files: list[Path], src: Path, dst: Path) -> None:
@@ -120,27 +139,44 @@ def link_copy(files: list[Path], src: Path, dst: Path) -> None:
 # --- 3. compaction in a child process ---------------------------------------------------------
 
 
-def child(mode: str, path: str, platform: str) -> dict[str, Any]:
+def child(mode: str, path: str, platform: str, row_group_mb: float | None) -> dict[str, Any]:
     import pyarrow  # noqa: F401 - the floor: what a compaction run imports
 
     from loaders import bronze_compact
 
     result: dict[str, Any] = {}
     if mode == "compact":
+        layout = bronze_compact.Layout()
+        if row_group_mb:
+            layout = replace(layout, row_group_bytes=int(row_group_mb * 2**20))
         started = time.perf_counter()
-        report = bronze_compact.compact_day(path, DATE, platform)
+        report = bronze_compact.compact_day(path, DATE, platform, layout)
         result = {
             "seconds": time.perf_counter() - started,
             "rows": report.rows,
             "file_bytes": report.file_bytes,
             "status": report.status,
         }
-    result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["maxrss_mb"] = peak_rss_mb()
     return result
 
 
-def run_child(mode: str, path: str, platform: str) -> dict[str, Any]:
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's VmHWM belongs to the process image: ru_maxrss would
+    also count the parent's RSS at fork time (it is carried across exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(mode: str, path: str, platform: str, row_group_mb: float = 0) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", mode, "--path", path, "--platform", platform]
+    cmd += ["--row-group-mb", str(row_group_mb)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         raise SystemExit(f"{mode} {platform} failed:\n{proc.stderr[-3000:]}")
@@ -153,23 +189,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "zstd-3": {"zstd_level": 3},
     "zstd-9": {"zstd_level": 9},
-    "zstd-22": {"zstd_level": 22},
+    "zstd-19": {"zstd_level": 19},
     "poll-order": {"sort": False},
-    "row-groups-8MB": {"row_group_bytes": 8 * 2**20},
-    "row-groups-128MB": {"row_group_bytes": 128 * 2**20},
+    "row-groups-4MB": {"row_group_bytes": 4 * 2**20},
+    "row-groups-64MB": {"row_group_bytes": 64 * 2**20},
     "data-pages-1MB": {"data_page_bytes": 2**20},
     "dictionary-body": {"dictionary": ("poll_id", "endpoint", "request", "headers", "body")},
 }
 
 
-def variant_sizes(compacted: Path) -> dict[str, dict[str, Any]]:
+def variant_sizes(compacted: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each layout written from the compacted day (rows in the same polls); bytes and seconds."""
     from fsspec.implementations.local import LocalFileSystem
 
     from loaders.bronze_compact import Layout, _file_polls, compacted_path, write_compacted
 
     fs = LocalFileSystem()
-    out: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="gst-bronze-variant-") as tmp:
         for name, changes in VARIANTS.items():
             layout = replace(Layout(), **changes)
@@ -183,8 +218,7 @@ def variant_sizes(compacted: Path) -> dict[str, dict[str, Any]]:
                 write_compacted(fs, target, platform, DATE, _file_polls(fs, source), layout)
                 seconds += time.perf_counter() - started
                 total += os.path.getsize(target)
-            out[name] = {"bytes": total, "seconds": seconds}
-    return out
+            yield name, {"bytes": total, "seconds": seconds}
 
 
 # --- driver -----------------------------------------------------------------------------------
@@ -198,12 +232,20 @@ def main() -> None:
     parser.add_argument("--bronze", help="A day recorded before (PATH as for --bronze).")
     parser.add_argument("--keep", help="Keep the recorded day in this directory.")
     parser.add_argument("--variants", action="store_true", help="Also measure other layouts.")
+    parser.add_argument(
+        "--memory-row-group-mb",
+        type=float,
+        default=2,
+        help="Row-group size of the memory check (quarter vs whole day): below a quarter "
+        "day's JSON, so both runs are past the point where memory stops growing.",
+    )
+    parser.add_argument("--row-group-mb", type=float, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=("compact", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--platform", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.path, args.platform)))
+        print(json.dumps(child(args.child, args.path, args.platform, args.row_group_mb)))
         return
 
     rows: list[dict[str, Any]] = []
@@ -218,16 +260,18 @@ def main() -> None:
 
         floor = run_child("floor", str(work), "none")["maxrss_mb"]
         totals = {"json_bytes": 0, "gzip_bytes": 0, "file_bytes": 0, "seconds": 0.0}
+        small = args.memory_row_group_mb
         for platform in PLATFORMS:
-            full = page_sizes(bronze, platform)
-            if not full["pages"]:
+            files = page_files(bronze, platform)
+            if not files:
                 continue
-            quarter = page_sizes(bronze, platform, max(1, full["polls"] // 4))
+            full, quarter = sizes(files), sizes(files, 0.25)
             measured = {}
-            for label, sizes in (("quarter", quarter), ("day", full)):
+            runs = (("day", full, 0), ("quarter-small", quarter, small), ("day-small", full, small))
+            for label, chosen, row_group_mb in runs:
                 copy = work / label
-                link_copy(sizes["files"], bronze, copy)
-                measured[label] = run_child("compact", str(copy), platform)
+                link_copy(chosen["files"], bronze, copy)
+                measured[label] = run_child("compact", str(copy), platform, row_group_mb)
             day = measured["day"]
             row = {
                 "benchmark": "bronze", "platform": platform, "channels": args.channels,
@@ -239,9 +283,12 @@ def main() -> None:
                 "compact_s": day["seconds"],
                 "compact_mb_s": full["json_bytes"] / 1e6 / day["seconds"],
                 "maxrss_mb": day["maxrss_mb"],
-                "quarter_json_mb": quarter["json_bytes"] / 1e6,
-                "quarter_maxrss_mb": measured["quarter"]["maxrss_mb"],
                 "floor_maxrss_mb": floor,
+                "memory_row_group_mb": small,
+                "quarter_json_mb": quarter["json_bytes"] / 1e6,
+                "quarter_small_maxrss_mb": measured["quarter-small"]["maxrss_mb"],
+                "day_small_maxrss_mb": measured["day-small"]["maxrss_mb"],
+                "day_small_compacted_mb": measured["day-small"]["file_bytes"] / 1e6,
             }  # fmt: skip
             print(bench_line("bronze", **{k: v for k, v in row.items() if k != "benchmark"}))
             rows.append(row)
@@ -260,14 +307,15 @@ def main() -> None:
             "compact_s": totals["seconds"],
             "compact_mb_s": totals["json_bytes"] / 1e6 / totals["seconds"],
             "maxrss_mb": max(r["maxrss_mb"] for r in rows),
-            "quarter_maxrss_mb": max(r["quarter_maxrss_mb"] for r in rows),
             "floor_maxrss_mb": floor,
+            "quarter_small_maxrss_mb": max(r["quarter_small_maxrss_mb"] for r in rows),
+            "day_small_maxrss_mb": max(r["day_small_maxrss_mb"] for r in rows),
             "target_saving_pct": 95.0,
         }  # fmt: skip
         print(bench_line("bronze", **{k: v for k, v in total.items() if k != "benchmark"}))
         rows.append(total)
         if args.variants:
-            for name, result in variant_sizes(work / "day").items():
+            for name, result in variant_sizes(work / "day"):
                 row = {
                     "benchmark": "variant", "platform": "all", "channels": args.channels,
                     "variant": name, "compacted_mb": result["bytes"] / 1e6,
@@ -276,7 +324,6 @@ def main() -> None:
                 }  # fmt: skip
                 print(bench_line("variant", **{k: v for k, v in row.items() if k != "benchmark"}))
                 rows.append(row)
-        shutil.rmtree(work / "quarter", ignore_errors=True)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     fields = list(dict.fromkeys(k for row in rows for k in row))

@@ -21,7 +21,8 @@ Safe to re-run and to interrupt:
 - a day already compacted with no page files left is not touched; page files that arrive later
   (or survive a crash between the rename and their deletion) are merged into the day's file,
   a page already in it must be identical to its copy there (else the run stops and names it);
-- memory is bounded by one row group (`Layout.row_group_bytes` of JSON, whole polls), not the day.
+- memory is bounded by one row group (`Layout.row_group_bytes` of JSON, whole polls) and the
+  list of the day's page-file names, not by the day's data.
 
 Replay (`gst load --from-bronze`) reads compacted days and page files alike through
 `recorded_polls`.
@@ -71,8 +72,8 @@ class Layout:
     """How the file is written. The defaults were measured on a simulated day at 400
     channels (bench/bronze_bench.py --variants, README Performance)."""
 
-    zstd_level: int = 19
-    row_group_bytes: int = 32 * 2**20  # JSON bytes per row group: whole polls, sorted within
+    zstd_level: int = 12  # 19 saves ~5 % more bytes in ~7x the time
+    row_group_bytes: int = 16 * 2**20  # JSON bytes per row group: whole polls, sorted within
     data_page_bytes: int = 8 * 2**20  # zstd compresses each Parquet data page on its own
     dictionary: tuple[str, ...] = ("poll_id", "endpoint", "request", "headers")
     sort: bool = True  # similar bodies side by side (`_sorted_for_size`)
@@ -229,26 +230,35 @@ def _page_polls(
         yield poll, rows
 
 
-def _open_parquet(fs: Any, name: str) -> pq.ParquetFile:
+@contextlib.contextmanager
+def _parquet(fs: Any, name: str) -> Iterator[pq.ParquetFile]:
+    """A compacted file opened for reading (page checksums verified), closed on exit."""
     try:
         handle = fs.open(name, "rb")
-        parquet = pq.ParquetFile(handle, page_checksum_verification=True)
-    except (OSError, pa.ArrowException) as exc:
+    except OSError as exc:
         raise BronzeError(f"cannot read compacted bronze file {name}: {exc}") from exc
-    if parquet.schema_arrow.remove_metadata() != SCHEMA.remove_metadata():
-        raise BronzeError(f"{name}: not a compacted bronze file (columns {parquet.schema_arrow})")
-    return parquet
+    with handle:
+        try:
+            parquet = pq.ParquetFile(handle, page_checksum_verification=True)
+        except (OSError, pa.ArrowException) as exc:
+            raise BronzeError(f"cannot read compacted bronze file {name}: {exc}") from exc
+        if parquet.schema_arrow.remove_metadata() != SCHEMA.remove_metadata():
+            raise BronzeError(f"{name}: not a compacted bronze file ({parquet.schema_arrow})")
+        yield parquet
 
 
 def _file_polls(fs: Any, name: str) -> Iterator[tuple[str, list[tuple]]]:
     """(poll_id, rows in response order) from a compacted file, one row group at a time."""
-    parquet = _open_parquet(fs, name)
     pending: tuple[str, list[tuple]] | None = None
     last = ""
-    try:
+    with _parquet(fs, name) as parquet:
         for index in range(parquet.num_row_groups):
             polls: dict[str, list[tuple]] = {}
-            for row in _rows_of(parquet.read_row_group(index)):
+            try:
+                table = parquet.read_row_group(index)
+            except (OSError, pa.ArrowException) as exc:
+                raise BronzeError(f"cannot read compacted bronze file {name}: {exc}") from exc
+            for row in _rows_of(table):
                 polls.setdefault(row[0], []).append(row)
             for poll in sorted(polls):
                 rows = polls[poll]
@@ -260,10 +270,6 @@ def _file_polls(fs: Any, name: str) -> Iterator[tuple[str, list[tuple]]]:
                 if poll < last:
                     raise BronzeError(f"{name}: polls are out of order at {poll}")
                 pending, last = (poll, list(rows)), poll
-    except (OSError, pa.ArrowException) as exc:
-        raise BronzeError(f"cannot read compacted bronze file {name}: {exc}") from exc
-    finally:
-        parquet.close()
     if pending is not None:
         yield pending[0], sorted(pending[1], key=lambda r: r[2])
 
@@ -375,18 +381,16 @@ def write_compacted(
 
 def verify_compacted(fs: Any, name: str, rows: int, digest: str) -> None:
     """Read the file back: it must hold exactly `rows` rows whose values give `digest`."""
-    parquet = _open_parquet(fs, name)
     check = hashlib.blake2b(digest_size=32)
     count = 0
-    try:
+    with _parquet(fs, name) as parquet:
         for index in range(parquet.num_row_groups):
-            table = parquet.read_row_group(index)
+            try:
+                table = parquet.read_row_group(index)
+            except (OSError, pa.ArrowException) as exc:
+                raise BronzeError(f"cannot read back compacted bronze file {name}: {exc}") from exc
             _digest(check, _rows_of(table))
             count += table.num_rows
-    except (OSError, pa.ArrowException) as exc:
-        raise BronzeError(f"cannot read back compacted bronze file {name}: {exc}") from exc
-    finally:
-        parquet.close()
     if count != rows or check.hexdigest() != digest:
         raise BronzeError(
             f"{name}: read back {count} rows that differ from the {rows} written; "
@@ -442,7 +446,8 @@ def compact_day(path: str, date: str, platform: str, layout: Layout | None = Non
             fs.rm(temp)
         if exists:
             report.status = "up to date"
-            report.rows = _open_parquet(fs, target).metadata.num_rows
+            with _parquet(fs, target) as parquet:
+                report.rows = parquet.metadata.num_rows
         return report
 
     compacted = _file_polls(fs, target) if exists else iter(())

@@ -238,6 +238,19 @@ def test_a_page_that_differs_from_its_compacted_copy_stops_the_run(tmp_path, mon
         list(recorded_polls(str(bronze), "chzzk"))
 
 
+def test_a_damaged_compacted_file_stops_the_run_and_keeps_the_pages(tmp_path):
+    bronze = tmp_path / "bronze"
+    _chzzk_day(bronze, polls=1)
+    target = Path(compact_day(str(bronze), DAY, "chzzk").path)
+    target.write_bytes(target.read_bytes()[:-100])  # truncated: no footer
+    _chzzk_day(bronze, polls=1, day="02")  # the same poll recorded again
+    with pytest.raises(BronzeError, match="cannot read compacted bronze file"):
+        compact_day(str(bronze), DAY, "chzzk")
+    assert len(_page_bytes(bronze)) == 5
+    with pytest.raises(BronzeError, match="cannot read compacted bronze file"):
+        list(recorded_polls(str(bronze), "chzzk"))
+
+
 def test_bad_pages_and_bad_input_get_one_clear_sentence(tmp_path):
     from loaders.cli import app
 
