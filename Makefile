@@ -80,10 +80,12 @@ dashboard: install
 	$(BIN)/gst dashboard --port $(PORT)
 
 ## Benchmarks (not part of `make test`): the loader vs a plain requests -> pyarrow -> DuckDB
-## baseline, then dbt full builds at 1/7/30 days and an incremental build (bench/results/*.csv).
+## baseline, then dbt full builds at 1/7/30 days and an incremental build, then bronze bytes
+## (raw JSON / gzip pages / compacted Parquet) and compaction speed (bench/results/*.csv).
 bench: install
 	$(BIN)/python bench/loader_bench.py $(LOADER_BENCH_ARGS)
 	$(BIN)/python bench/dbt_bench.py $(DBT_BENCH_ARGS)
+	$(BIN)/python bench/bronze_bench.py $(BRONZE_BENCH_ARGS)
 
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache .venv-latest

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import json
 import threading
 from collections import defaultdict, deque
@@ -200,17 +201,13 @@ class ReplayAdapter(BaseAdapter):
         pass
 
 
-def _read(fs: Any, name: str) -> dict[str, Any]:
-    with fs.open(name, "rb") as handle:
-        return json.loads(gzip.decompress(handle.read()))
-
-
 def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb") -> dict[str, Any]:
     """Load the warehouse from bronze files: per platform, every recorded poll is extracted
     through the platform's source (in time order), then all are normalized and loaded.
     Returns {platform: PlatformReport}."""
     import os
 
+    from loaders.bronze_compact import recorded_polls
     from loaders.pipeline import (
         PlatformReport,
         destination,
@@ -224,12 +221,12 @@ def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb"
 
     names = resolve_platforms(platforms)
     destination(target)
-    fs, _root = _fs(path)
     reports: dict[str, Any] = {}
     for name in names:
         report = PlatformReport(name)
-        polls = list_polls(path, name)
-        if not polls:
+        polls = recorded_polls(path, name)  # compacted days and page files alike
+        first = next(polls, None)
+        if first is None:
             report.status, report.error = "failed", f"{name}: no bronze files under {path}"
             reports[name] = report
             continue
@@ -240,14 +237,14 @@ def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb"
         try:
             pipeline = make_pipeline(name, target)
             finish_pending(pipeline)
-            for poll, files in polls.items():
-                adapter = ReplayAdapter(name, poll, [_read(fs, f) for f in files])
+            for poll, records in itertools.chain([first], polls):
+                adapter = ReplayAdapter(name, poll, records)
                 TRANSPORTS.append(adapter)
                 try:
                     pipeline.extract(make_source(name))
                 finally:
                     TRANSPORTS.remove(adapter)
-                report.pages += len(files)
+                report.pages += len(records)
             pipeline.normalize()
             pipeline.load().raise_on_failed_jobs()
             counts = pipeline.last_trace.last_normalize_info.row_counts

@@ -171,6 +171,44 @@ def load(
         raise typer.Exit(1)
 
 
+bronze_app = typer.Typer(
+    no_args_is_help=True, help="Bronze files: the raw API responses `gst load --bronze` keeps."
+)
+app.add_typer(bronze_app, name="bronze")
+
+
+@bronze_app.command("compact")
+def bronze_compact(
+    path: Annotated[str, typer.Argument(help="Bronze path or URL, as for `gst load --bronze`.")],
+    date: str = typer.Option(..., help="The UTC day to compact, YYYY-MM-DD."),
+    platform: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeatable option
+        None, help="chzzk, soop, twitch or steam, repeatable (default: all)."
+    ),
+) -> None:
+    """Turn one day's page files into one Parquet file per platform:
+    PATH/platform=<platform>/date=YYYY-MM-DD/<platform>-YYYY-MM-DD.parquet.
+
+    The file is verified before the page files are removed; re-running changes nothing."""
+    from loaders.bronze import BronzeError
+    from loaders.bronze_compact import check_date, compact_day
+    from loaders.pipeline import ConfigError, resolve_platforms
+
+    try:
+        check_date(date)
+        names = resolve_platforms(platform or ["all"])
+    except (ValueError, ConfigError) as exc:
+        raise UserError(f"bronze compact: {exc}") from None
+    reports = []
+    for name in names:
+        try:
+            reports.append(compact_day(path, date, name))
+        except (BronzeError, OSError) as exc:
+            raise UserError(f"bronze compact: {name} {date}: {exc}") from exc
+        typer.echo(reports[-1].summary())
+    if all(r.status == "empty" for r in reports):
+        raise UserError(f"bronze compact: no bronze files of {date} under {path}")
+
+
 @app.command()
 def poll(
     platforms: Annotated[
