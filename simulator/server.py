@@ -258,9 +258,12 @@ class Simulator:
             self._attempts.clear()
         return self.now
 
-    def truth(self, days: float = 7.0) -> dict:
-        """Planted influences, and the planted elasticity over ``days`` from the start."""
-        return self.world.truth(start=self._start, days=days)
+    def truth(self, days: float | None = None) -> dict:
+        """Planted influences and, over ``days`` from the start (default: the simulated time
+        elapsed so far; none when 0), the planted elasticity."""
+        if days is None:
+            days = (self._now - self._start) / 86400
+        return self.world.truth(start=self._start if days > 0 else None, days=days)
 
     def env(self, official: bool = True) -> dict[str, str]:
         """Environment variables that point the loaders at this simulator."""
@@ -326,7 +329,8 @@ class Simulator:
                 return Reply(400, {"error": "minutes must be a number"})
             self.advance(minutes)
         elif path == "/_sim/truth" and method == "GET":
-            return Reply(200, self.truth())
+            days = query.get("days")
+            return Reply(200, self.truth(float(days) if days else None))
         elif path != "/_sim/now":
             return Reply(404, {"error": f"no admin endpoint {method} {path}"})
         return Reply(200, {"now": self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), "epoch": self._now})
@@ -1199,14 +1203,18 @@ def serve(
     faults: float = 0.0,
     start: str = "2026-11-02T00:00:00Z",
     truth_out: str | None = None,
+    truth_days: float = 7.0,
     echo=print,
     **kwargs: Any,
 ) -> None:
-    """Run the simulator in the foreground until Ctrl-C (the `gst simulate` command)."""
+    """Run the simulator in the foreground until Ctrl-C (the `gst simulate` command).
+
+    ``truth_out`` gets the planted influences and the planted elasticity over the first
+    ``truth_days`` days (the demo's week) of 10-minute polls."""
     sim = Simulator(seed=seed, channels=channels, faults=faults, start=start, port=port, **kwargs)
     if truth_out:
         with open(truth_out, "w", encoding="utf-8") as fh:
-            json.dump(sim.truth(), fh, ensure_ascii=False, indent=1)
+            json.dump(sim.truth(days=truth_days), fh, ensure_ascii=False, indent=1)
     sim.start()
     echo(f"simulator listening on {sim.base_url} (simulated time {sim.now:%Y-%m-%dT%H:%M:%SZ})")
     echo("# point the loaders at it (simulator-only credentials):")
