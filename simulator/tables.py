@@ -14,7 +14,6 @@ plus ``NEWS_LOOKBACK_DAYS`` before it.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,29 +25,8 @@ from loaders.common import Where, poll_id
 from loaders.soop import helpers as soop_h
 from loaders.steam import helpers as steam_h
 from loaders.twitch import helpers as twitch_h
-from loaders.twitch.helpers import TS
 from simulator.server import Simulator, _chzzk_item, _price, _soop_item, _twitch_item
 
-#: raw_steam.news (loaders/raw_tables.md): one row per news item (merge on gid).
-NEWS_SCHEMA = pa.schema(
-    [
-        ("poll_id", pa.string()),
-        ("observed_at", TS),
-        ("appid", pa.int64()),
-        ("gid", pa.string()),
-        ("title", pa.string()),
-        ("url", pa.string()),
-        ("is_external_url", pa.bool_()),
-        ("author", pa.string()),
-        ("contents", pa.string()),
-        ("feedlabel", pa.string()),
-        ("feedname", pa.string()),
-        ("feed_type", pa.int32()),
-        ("published_at", TS),
-        ("tags", pa.string()),
-        ("raw_item", pa.string()),
-    ]
-)
 #: news items this long before the first poll are written too (recent updates still ramp)
 NEWS_LOOKBACK_DAYS = 14
 #: prices are written every this many polls (hourly at 10-minute polls)
@@ -67,7 +45,7 @@ TABLES = (
     ("raw_twitch", "top_games", twitch_h.TOP_GAMES_SCHEMA),
     ("raw_steam", "app_details", steam_h.APP_DETAILS_SCHEMA),
     ("raw_steam", "prices", steam_h.PRICES_SCHEMA),
-    ("raw_steam", "news", NEWS_SCHEMA),
+    ("raw_steam", "news", steam_h.NEWS_SCHEMA),
     ("raw_steam", "reviews", steam_h.REVIEWS_SCHEMA),
     ("raw_steam", "most_played", steam_h.MOST_PLAYED_SCHEMA),
 )
@@ -126,34 +104,20 @@ def _price_rows(sim: Simulator, at: datetime) -> list[dict[str, Any]]:
 
 
 def news_rows(sim: Simulator, t_from: int, t_to: int, poll_minutes: int) -> list[dict[str, Any]]:
-    """raw_steam.news rows of every app for items dated in [t_from, t_to); each is observed at
-    the first poll at or after its date (never before ``t_from`` + lookback)."""
+    """raw_steam.news rows of every app for items dated in [t_from, t_to), parsed by the
+    loader's ``news_rows``; each is observed at the first poll at or after its date (items
+    older than the first poll: at the first poll)."""
     rows = []
     first = int(sim.now.timestamp())
     step = poll_minutes * 60
-    for a in range(len(sim.world.apps.appids)):
-        for item in sim.world.news(a, t_from, t_to):
-            seen = max(first, -(-item["date"] // step) * step)
+    for a, appid in enumerate(sim.world.apps.appids.tolist()):
+        items = sim.world.news(a, t_from, t_to)
+        payload = {"appnews": {"appid": appid, "newsitems": items, "count": len(items)}}
+        where = ("steam", f"/ISteamNews/GetNewsForApp/v2/?appid={appid}")
+        for row in steam_h.news_rows(payload, where, appid):
+            seen = max(first, -(-int(row["published_at"].timestamp()) // step) * step)
             at = datetime.fromtimestamp(seen, UTC)
-            rows.append(
-                {
-                    "poll_id": poll_id("steam", at),
-                    "observed_at": at,
-                    "appid": item["appid"],
-                    "gid": item["gid"],
-                    "title": item["title"],
-                    "url": item["url"],
-                    "is_external_url": item["is_external_url"],
-                    "author": item["author"],
-                    "contents": item["contents"],
-                    "feedlabel": item["feedlabel"],
-                    "feedname": item["feedname"],
-                    "feed_type": item["feed_type"],
-                    "published_at": datetime.fromtimestamp(item["date"], UTC),
-                    "tags": ",".join(item.get("tags", [])) or None,
-                    "raw_item": json.dumps(item, ensure_ascii=False),
-                }
-            )
+            rows.append({"poll_id": poll_id("steam", at), "observed_at": at, **row})
     return rows
 
 
