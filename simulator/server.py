@@ -119,6 +119,10 @@ class _Bucket:
         return ok, int(self.tokens), math.ceil((self.limit - self.tokens) / self.rate)
 
 
+#: how far back the news endpoint looks (Steam keeps years; the simulator a quarter)
+NEWS_HISTORY_DAYS = 90
+
+
 def _parse_start(start: str | datetime) -> int:
     if isinstance(start, datetime):
         value = start
@@ -189,7 +193,7 @@ class Simulator:
             )
         self.seed, self.faults = int(seed), float(faults)
         self.world = World(seed=seed, channels=channels, knobs=WorldKnobs(**world_knobs))
-        self._now = _parse_start(start)
+        self._now = self._start = _parse_start(start)
         self.host, self.port = host, port
         self.slow_seconds, self.max_faulty_attempts = slow_seconds, max_faulty_attempts
         self.twitch_token_ttl = twitch_token_ttl
@@ -254,8 +258,12 @@ class Simulator:
             self._attempts.clear()
         return self.now
 
-    def truth(self) -> dict:
-        return self.world.truth()
+    def truth(self, days: float | None = None) -> dict:
+        """Planted influences and, over ``days`` from the start (default: the simulated time
+        elapsed so far; none when 0), the planted elasticity."""
+        if days is None:
+            days = (self._now - self._start) / 86400
+        return self.world.truth(start=self._start if days > 0 else None, days=days)
 
     def env(self, official: bool = True) -> dict[str, str]:
         """Environment variables that point the loaders at this simulator."""
@@ -321,7 +329,8 @@ class Simulator:
                 return Reply(400, {"error": "minutes must be a number"})
             self.advance(minutes)
         elif path == "/_sim/truth" and method == "GET":
-            return Reply(200, self.truth())
+            days = query.get("days")
+            return Reply(200, self.truth(float(days) if days else None))
         elif path != "/_sim/now":
             return Reply(404, {"error": f"no admin endpoint {method} {path}"})
         return Reply(200, {"now": self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), "epoch": self._now})
@@ -914,6 +923,49 @@ def steam_current_players(sim: Simulator, q: dict, headers: Message, form: dict,
     return Payload({"response": {"player_count": count, "result": 1}})
 
 
+def steam_news(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
+    """ISteamNews/GetNewsForApp/v2: newest first, patch notes at every update (tag
+    ``patchnotes``), ordinary announcements and external press at other times."""
+    try:
+        appid = int(q.get("appid", ""))
+    except ValueError:
+        return Reply(
+            400,
+            b"<html><head><title>Bad Request</title></head><body><h1>Bad Request"
+            b"</h1>Required parameter 'appid' is missing</body></html>",
+            raw=True,
+            content_type="text/html; charset=UTF-8",
+        )
+    count = _int_param(q, "count", 20, 1, 10_000)
+    maxlength = _int_param(q, "maxlength", 0, 0, 1_000_000)
+    enddate = _int_param(q, "enddate", sim._now, 0, 2**40)
+    if count is None or maxlength is None or enddate is None:
+        return Reply(400, None)
+    a = sim.world.apps.index.get(appid)
+    if a is None:
+        return Reply(
+            403,
+            b"<html><body><h1>Forbidden</h1></body></html>",
+            raw=True,
+            content_type="text/html; charset=UTF-8",
+        )
+    until = min(int(enddate), sim._now) + 1
+    items = sim.world.news(a, until - NEWS_HISTORY_DAYS * 86400, until)
+    feeds = {f for f in q.get("feeds", "").split(",") if f}
+    tags = {t for t in q.get("tags", "").split(",") if t}
+    if feeds:
+        items = [i for i in items if i["feedname"] in feeds]
+    if tags:
+        items = [i for i in items if tags & set(i.get("tags", []))]
+    total = len(items)
+    items = items[:count]
+    if maxlength:
+        for i in items:
+            if len(i["contents"]) > maxlength:
+                i["contents"] = i["contents"][:maxlength] + "..."
+    return Payload({"appnews": {"appid": appid, "newsitems": items, "count": total}}, items)
+
+
 def _ranks(sim: Simulator, day: int) -> list[int]:
     t = (kst_day_start(day) + int(21.5 * 60)) * 60
     peak = sim.world.expected_players(t) * 1.05
@@ -1087,6 +1139,8 @@ ROUTES = {
         "steam-web-api",
         "/ISteamUserStats/GetNumberOfCurrentPlayers/v1",
     ): steam_current_players,
+    ("GET", "steam-web-api", "/ISteamNews/GetNewsForApp/v2/"): steam_news,
+    ("GET", "steam-web-api", "/ISteamNews/GetNewsForApp/v2"): steam_news,
     ("GET", "steam-web-api", "/ISteamChartsService/GetMostPlayedGames/v1/"): steam_most_played,
     ("GET", "steam-web-api", "/ISteamChartsService/GetMostPlayedGames/v1"): steam_most_played,
     ("GET", "steam-store", "/api/appdetails"): steam_appdetails,
@@ -1149,14 +1203,18 @@ def serve(
     faults: float = 0.0,
     start: str = "2026-11-02T00:00:00Z",
     truth_out: str | None = None,
+    truth_days: float = 7.0,
     echo=print,
     **kwargs: Any,
 ) -> None:
-    """Run the simulator in the foreground until Ctrl-C (the `gst simulate` command)."""
+    """Run the simulator in the foreground until Ctrl-C (the `gst simulate` command).
+
+    ``truth_out`` gets the planted influences and the planted elasticity over the first
+    ``truth_days`` days (the demo's week) of 10-minute polls."""
     sim = Simulator(seed=seed, channels=channels, faults=faults, start=start, port=port, **kwargs)
     if truth_out:
         with open(truth_out, "w", encoding="utf-8") as fh:
-            json.dump(sim.truth(), fh, ensure_ascii=False, indent=1)
+            json.dump(sim.truth(days=truth_days), fh, ensure_ascii=False, indent=1)
     sim.start()
     echo(f"simulator listening on {sim.base_url} (simulated time {sim.now:%Y-%m-%dT%H:%M:%SZ})")
     echo("# point the loaders at it (simulator-only credentials):")

@@ -7,7 +7,9 @@ player count) and parses it with the loaders' own row functions, so the rows are
 loaders would land (official API variants, no faults). They are written with pyarrow into the
 ``raw_*`` tables of a DuckDB file that follow ``loaders/raw_tables.md``, including dlt's
 ``_dlt_load_id``/``_dlt_id`` columns. Tables the impact models do not read from the live lists
-(SOOP categories, Twitch games, Steam app details) are created empty.
+(SOOP categories, Twitch games, Steam app details) are created empty. Steam prices are written
+hourly and Steam news (``raw_steam.news``, patch notes at every update) for the whole period
+plus ``NEWS_LOOKBACK_DAYS`` before it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ from loaders.common import Where, poll_id
 from loaders.soop import helpers as soop_h
 from loaders.steam import helpers as steam_h
 from loaders.twitch import helpers as twitch_h
-from simulator.server import Simulator, _chzzk_item, _soop_item, _twitch_item
+from simulator.server import Simulator, _chzzk_item, _price, _soop_item, _twitch_item
 
-#: (schema, table, arrow schema) of every table written; the first four get rows.
+#: news items this long before the first poll are written too (recent updates still ramp)
+NEWS_LOOKBACK_DAYS = 14
+#: prices are written every this many polls (hourly at 10-minute polls)
+PRICE_EVERY_POLLS = 6
+
+#: (schema, table, arrow schema) of every table written; the first four, prices and news get
+#: rows.
 TABLES = (
     ("raw_chzzk", "lives", chzzk_h.LIVES_SCHEMA),
     ("raw_soop", "broads", soop_h.BROADS_SCHEMA),
@@ -37,6 +45,7 @@ TABLES = (
     ("raw_twitch", "top_games", twitch_h.TOP_GAMES_SCHEMA),
     ("raw_steam", "app_details", steam_h.APP_DETAILS_SCHEMA),
     ("raw_steam", "prices", steam_h.PRICES_SCHEMA),
+    ("raw_steam", "news", steam_h.NEWS_SCHEMA),
     ("raw_steam", "reviews", steam_h.REVIEWS_SCHEMA),
     ("raw_steam", "most_played", steam_h.MOST_PLAYED_SCHEMA),
 )
@@ -80,6 +89,38 @@ def _poll_rows(sim: Simulator, at: datetime) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _price_rows(sim: Simulator, at: datetime) -> list[dict[str, Any]]:
+    """Store price_overview rows of every app at one instant, as the loader lands them."""
+    apps = sim.world.apps
+    disc = sim.world.discount(sim._now)
+    poll = poll_id("steam", at)
+    rows = []
+    for a, appid in enumerate(apps.appids.tolist()):
+        data = [] if apps.is_free[a] else {"price_overview": _price(sim, a, int(disc[a]))}
+        where = ("steam", f"/api/appdetails?appids={appid}")
+        row = steam_h.price_row({"success": True, "data": data}, where, appid)
+        rows.append({"poll_id": poll, "observed_at": at, **row})
+    return rows
+
+
+def news_rows(sim: Simulator, t_from: int, t_to: int, poll_minutes: int) -> list[dict[str, Any]]:
+    """raw_steam.news rows of every app for items dated in [t_from, t_to), parsed by the
+    loader's ``news_rows``; each is observed at the first poll at or after its date (items
+    older than the first poll: at the first poll)."""
+    rows = []
+    first = int(sim.now.timestamp())
+    step = poll_minutes * 60
+    for a, appid in enumerate(sim.world.apps.appids.tolist()):
+        items = sim.world.news(a, t_from, t_to)
+        payload = {"appnews": {"appid": appid, "newsitems": items, "count": len(items)}}
+        where = ("steam", f"/ISteamNews/GetNewsForApp/v2/?appid={appid}")
+        for row in steam_h.news_rows(payload, where, appid):
+            seen = max(first, -(-int(row["published_at"].timestamp()) // step) * step)
+            at = datetime.fromtimestamp(seen, UTC)
+            rows.append({"poll_id": poll_id("steam", at), "observed_at": at, **row})
+    return rows
+
+
 def write_raw_tables(
     duckdb_path: str | Path,
     *,
@@ -100,10 +141,17 @@ def write_raw_tables(
     sim = Simulator(seed=seed, channels=channels, start=start, **knobs)
     polls = int(round(days * 24 * 60 / poll_minutes))
     collected: dict[str, list[dict[str, Any]]] = {t[1]: [] for t in TABLES[:4]}
-    for _ in range(polls):
+    t0 = int(sim.now.timestamp())
+    collected["news"] = news_rows(
+        sim, t0 - NEWS_LOOKBACK_DAYS * 86400, t0 + polls * poll_minutes * 60, poll_minutes
+    )
+    collected["prices"] = []
+    for i in range(polls):
         at = sim.now
         for name, rows in _poll_rows(sim, at).items():
             collected[name].extend(rows)
+        if i % PRICE_EVERY_POLLS == 0:
+            collected["prices"].extend(_price_rows(sim, at))
         sim.advance(poll_minutes)
     load_id = f"{datetime.now(UTC).timestamp():.6f}"
     counts = {}

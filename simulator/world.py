@@ -35,14 +35,19 @@ class WorldKnobs:
     common_causes: float = 1.0
     overlap: float = 1.0
     zero_influence_share: float = 0.4
-    influence_median: float = 1.5
+    influence_median: float = 300.0
     big_influencer_share: float = 0.03
-    big_influence: float = 30.0
+    big_influence: float = 6000.0
     lag_minutes: float = 25.0
     decay_minutes: float = 60.0
-    noise: float = 0.03
+    noise: float = 0.003
+    count_dispersion: float = 2.0
+    shock_rate: float = 0.1
+    shock_size: float = 0.05
     discount_uplift: float = 1.2
     streamers_per_channel: float = 2.0
+    viewer_scale: float = 15.0
+    news_per_week: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -468,11 +473,110 @@ class World:
         )
 
     def players(self, t: int) -> np.ndarray:
-        """Current players per app at second ``t`` (integers), streamer effect included."""
+        """Current players per app at second ``t`` (integers), streamer effect included.
+
+        Noise is that of a count: relative s.d. sqrt(noise^2 + count_dispersion / expected),
+        so it shrinks with the game's size, times the unobserved shocks of ``shock``.
+        """
         minute = t // 60
-        noise = self.rng(13, minute).normal(0.0, self.knobs.noise, len(self.apps.appids))
-        value = self.expected_players(t) * (1 + noise) + self.streamer_effect(minute)
+        expected = self.expected_players(t)
+        k = self.knobs
+        sd = np.sqrt(k.noise**2 + k.count_dispersion / np.maximum(expected, 1.0))
+        noise = self.rng(13, minute).standard_normal(len(self.apps.appids)) * sd
+        value = expected * (1 + noise) * (1 + self.shock(minute)) + self.streamer_effect(minute)
         return np.maximum(0, np.round(value)).astype(np.int64)
+
+    def shock(self, minute: int) -> np.ndarray:
+        """Unobserved relative shocks per app (outages, tournaments, outside press): per app and
+        KST day a shock with probability ``shock_rate``, of size N(0, ``shock_size``), starting
+        at a random minute and lasting 1-6 hours (about 3)."""
+        out = np.zeros(len(self.apps.appids))
+        day = kst_day(minute)
+        for d in (day - 1, day):
+            rng = self.rng(14, d)
+            n = len(self.apps.appids)
+            has = rng.random(n) < self.knobs.shock_rate
+            start = kst_day_start(d) + rng.integers(0, 1440, n)
+            dur = np.clip(rng.lognormal(math.log(180), 0.5, n), 60, 360)
+            size = rng.normal(0.0, self.knobs.shock_size, n)
+            on = has & (start <= minute) & (minute < start + dur)
+            out += np.where(on, size, 0.0)
+        return np.maximum(out, -0.9)
+
+    def updates(self, t_from: int, t_to: int) -> list[tuple[int, int]]:
+        """(app index, second) of every update (patch) in [t_from, t_to)."""
+        out = []
+        for b in range(t_from // (14 * 86400), t_to // (14 * 86400) + 1):
+            at, _ = self._updates(b)
+            for a in np.flatnonzero((at >= t_from) & (at < t_to)).tolist():
+                out.append((a, int(at[a])))
+        return out
+
+    def news(self, a: int, t_from: int, t_to: int) -> list[dict]:
+        """Steam news items of app index ``a`` dated in [t_from, t_to), newest first.
+
+        Every update (the ``trend`` ramps) has a patch-notes announcement at its instant;
+        ordinary news (events, community posts, press) arrives ``news_per_week`` times a week
+        on average at other times and moves no players.
+        """
+        appid = int(self.apps.appids[a])
+        name = self.apps.names[a]
+        items = []
+        for app, at in self.updates(t_from, t_to):
+            if app == a:
+                items.append((at, "patch"))
+        for b in range(t_from // (7 * 86400), t_to // (7 * 86400) + 1):
+            rng = self.rng(62, b, appid)
+            for at in (
+                b * 7 * 86400 + rng.integers(0, 7 * 86400, rng.poisson(self.knobs.news_per_week))
+            ).tolist():
+                if t_from <= at < t_to:
+                    items.append((int(at), "news"))
+        out = []
+        for at, kind in sorted(items, reverse=True):
+            gid = str(5_100_000_000_000_000_000 + stable_hash(self.seed, appid, at, kind) % 10**18)
+            h = stable_hash(gid) % 4
+            if kind == "patch":
+                title = f"{name} Update {1 + at // 86400 % 50}.{at // 3600 % 10} Patch Notes"
+                contents = f"[h2]Patch notes[/h2][list][*]Balance changes[*]Bug fixes[/list] {name}"
+                feed, label, ftype, ext, tags = (
+                    "steam_community_announcements",
+                    "Community Announcements",
+                    1,
+                    False,
+                    ["patchnotes"],
+                )
+            elif h == 0:
+                title = f"{name} is featured in a gaming news roundup"
+                contents = f"Our weekly roundup covers {name} and more."
+                feed, label, ftype, ext, tags = ("pcgamer", "PC Gamer", 0, True, None)
+            else:
+                title = f"{name}: community event this weekend"
+                contents = f"Join the {name} community event; rewards for everyone."
+                feed, label, ftype, ext, tags = (
+                    "steam_community_announcements",
+                    "Community Announcements",
+                    1,
+                    False,
+                    None,
+                )
+            item = {
+                "gid": gid,
+                "title": title,
+                "url": f"https://steamstore-a.akamaihd.net/news/externalpost/{feed}/{gid}",
+                "is_external_url": ext,
+                "author": f"{name} Team" if not ext else "PC Gamer",
+                "contents": contents,
+                "feedlabel": label,
+                "date": at,
+                "feedname": feed,
+                "feed_type": ftype,
+                "appid": appid,
+            }
+            if tags:
+                item["tags"] = tags
+            out.append(item)
+        return out
 
     def streamer_effect(self, minute: int) -> np.ndarray:
         """Extra players per app: sum over streamers of influence x viewers / 1000, lagged.
@@ -673,7 +777,8 @@ class World:
         tail = np.where(remaining < 30, 0.75 + 0.25 * remaining / 30.0, 1.0)
         daily = 1 + 0.3 * math.cos(2 * math.pi * (kst_hour(minute) - 22) / 24)
         noise = self.rng(200 + p, minute).normal(0.0, 0.06, s.n)
-        viewers = np.floor(np.maximum(0.0, s.pop * ramp * tail * daily * (1 + noise)))
+        viewers = s.pop * self.knobs.viewer_scale * ramp * tail * daily * (1 + noise)
+        viewers = np.floor(np.maximum(0.0, viewers))
         viewers = viewers.astype(np.int64)
         idx = np.flatnonzero(live)
         live_id = pick("live_id")[idx]
@@ -690,8 +795,61 @@ class World:
             neg_key=-(v * KEY_MULT + live_id),
         )
 
-    def truth(self) -> dict:
-        """The planted causal effect: influence = extra Steam players per 1,000 viewers."""
+    def game_viewers(self, minute: int) -> np.ndarray:
+        """Live viewers per game (all platforms) at ``minute``."""
+        out = np.zeros(len(self.games))
+        for p in STREAM_PLATFORMS:
+            st = self.state(p, minute)
+            out += np.bincount(st.game, weights=st.viewers, minlength=len(self.games))
+        return out
+
+    def elasticity(self, start: int, days: float = 7.0, poll_minutes: int = 10) -> dict:
+        """The planted elasticity of Steam players with respect to a game's stream viewers.
+
+        At a game-poll it is d log(players) / d log(viewers) = streamer effect / players
+        (the effect is linear in viewers), with players = expected + effect (no noise or
+        shocks). ``pooled`` is its mean over the game-polls of Steam-mapped games with live
+        viewers, ``per_game`` the same mean per game, over ``days`` of ``poll_minutes`` polls
+        from ``start`` (Unix seconds).
+        """
+        mapped = np.flatnonzero(self.apps.game >= 0)
+        games = self.apps.game[mapped]
+        sums = np.zeros(len(mapped))
+        counts = np.zeros(len(mapped))
+        shares = []
+        polls = int(round(days * 1440 / poll_minutes))
+        for i in range(polls):
+            t = start + i * poll_minutes * 60
+            minute = t // 60
+            viewers = self.game_viewers(minute)[games]
+            effect = self.streamer_effect(minute)[mapped]
+            players = self.expected_players(t)[mapped] + effect
+            live = viewers > 0
+            sums += np.where(live, effect / np.maximum(players, 1.0), 0.0)
+            counts += live
+            shares += (viewers[live] / np.maximum(players[live], 1.0)).tolist()
+        per_game = {
+            self.games[g].key: float(sums[j] / counts[j])
+            for j, g in enumerate(games.tolist())
+            if counts[j] > 0
+        }
+        return {
+            "pooled": float(sums.sum() / max(counts.sum(), 1.0)),
+            "per_game": per_game,
+            "game_polls": int(counts.sum()),
+            "median_viewer_share": float(np.median(shares)) if shares else 0.0,
+            "definition": (
+                "elasticity of a game's Steam players with respect to its live stream viewers "
+                "(all platforms) at a 10-minute poll: streamer effect / players (expected "
+                "players plus effect, without noise); pooled = mean over the game-polls of "
+                "Steam-mapped games with live viewers, per_game = the same mean per game_key, "
+                f"over {days:g} days of {poll_minutes}-minute polls from the simulator's start"
+            ),
+        }
+
+    def truth(self, start: int | None = None, days: float = 7.0) -> dict:
+        """The planted causal effect: influence = extra Steam players per 1,000 viewers, and
+        (with ``start``, Unix seconds) the planted game-level elasticity over ``days``."""
         out = []
         for p in STREAM_PLATFORMS:
             s = self.streamers(p)
@@ -699,10 +857,13 @@ class World:
                 {"platform": p, "channel_id": cid, "influence": float(i)}
                 for cid, i in zip(s.ids, s.influence.tolist(), strict=True)
             ]
-        return {
+        got = {
             "streamers": out,
             "knobs": self.knobs.__dict__ | {"seed": self.seed, "channels": self.channels},
         }
+        if start is not None:
+            got["elasticity"] = self.elasticity(start, days)
+        return got
 
 
 _CATALOG_BASE: dict[str, float] = {}

@@ -1,8 +1,9 @@
-"""Steam source: current players, KRW prices, reviews, app details, most-played chart.
+"""Steam source: current players, KRW prices, reviews, app details, most-played chart, news.
 
 Tables (see loaders/raw_tables.md): `current_players`, `prices`, `reviews`, `most_played`
 (observations: delete-insert on their primary key, so a re-run never duplicates),
-`app_details` (merge on appid), `quarantine` (append). Tracked apps are the
+`app_details` (merge on appid), `news` (merge on gid: announcements and patch notes, each
+tracked app at most once per `news_every_minutes`), `quarantine` (append). Tracked apps are the
 `appids` argument, or else the seed's Steam appids plus the most-played chart.
 
 Call budget per poll: one Web API call per app for players (Web API allows ~100k/day),
@@ -44,6 +45,7 @@ MOST_PLAYED = h.table_hints(
     "most_played", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"]
 )
 APP_DETAILS = h.table_hints("app_details", {"appid": _APPID}, ["appid"], disposition="merge")
+NEWS = h.table_hints("news", {"appid": _APPID}, ["gid"], disposition="merge")
 
 NOT_FOUND = object()
 
@@ -161,6 +163,7 @@ def steam_source(
     price_chunk_size: int = settings.PRICE_CHUNK,
     reviews_every_minutes: float = settings.REVIEWS_EVERY_MINUTES,
     details_every_minutes: float = settings.DETAILS_EVERY_MINUTES,
+    news_every_minutes: float = settings.NEWS_EVERY_MINUTES,
     max_store_calls: int = settings.MAX_STORE_CALLS,
     max_attempts: int = 6,
     backoff_seconds: float = 2.0,
@@ -193,6 +196,7 @@ def steam_source(
         prices(poll, country),
         reviews(poll, reviews_every_minutes),
         app_details(poll, country, details_every_minutes),
+        news(poll, news_every_minutes),
     )
 
 
@@ -360,3 +364,33 @@ def app_details(poll: SteamPoll, country: str, every_minutes: float) -> Iterator
     yield from _batched(
         poll, _on_cadence(poll, every_minutes, fetch, path), APP_DETAILS, sh.APP_DETAILS_SCHEMA
     )
+
+
+@dlt.resource(name="news")
+def news(poll: SteamPoll, every_minutes: float) -> Iterator[Any]:
+    """Latest news items per tracked app (Web API, no Store budget), at most once per
+    `every_minutes` of observed time; items merge on gid."""
+    path = settings.NEWS_PATH
+    state = dlt.current.resource_state()
+    fetched: dict[str, str] = state.setdefault("fetched_at", {})
+
+    def rows() -> Iterator[Any]:
+        for appid in sh.due_apps(poll.tracked, fetched, poll.now, every_minutes):
+            params = {"appid": appid, "count": settings.NEWS_COUNT, "format": "json"}
+            try:
+                payload = poll.call(poll.web, path, params)
+            except BadPayload as exc:
+                yield poll.quarantine(exc, path)
+                continue
+            except GaveUp as exc:
+                yield poll.gave_up(exc, path)
+                continue
+            fetched[str(appid)] = poll.now.isoformat()
+            if payload is NOT_FOUND:
+                continue
+            try:
+                yield from sh.news_rows(payload, (PLATFORM, f"{path}?appid={appid}"), appid)
+            except BadPayload as exc:
+                yield poll.quarantine(exc, path, payload)
+
+    yield from _batched(poll, rows(), NEWS, sh.NEWS_SCHEMA)

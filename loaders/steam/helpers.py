@@ -142,6 +142,58 @@ def due_apps(
     return sorted(due, key=last)
 
 
+NEWS_SCHEMA = pa.schema(
+    [
+        ("poll_id", pa.string()),
+        ("observed_at", TS),
+        ("appid", pa.int64()),
+        ("gid", pa.string()),
+        ("title", pa.string()),
+        ("url", pa.string()),
+        ("is_external_url", pa.bool_()),
+        ("author", pa.string()),
+        ("contents", pa.string()),
+        ("feedlabel", pa.string()),
+        ("feedname", pa.string()),
+        ("feed_type", pa.int32()),
+        ("published_at", TS),
+        ("tags", pa.string()),
+        ("raw_item", pa.string()),
+    ]
+)
+
+
+def news_rows(payload: Any, where: tuple[str, str], appid: int) -> list[dict[str, Any]]:
+    """GetNewsForApp/v2 -> one row per news item (``date`` is Unix seconds; tags joined)."""
+    items = field(field(payload, "appnews", where), "newsitems", where)
+    if not isinstance(items, list):
+        raise BadPayload(*where, "appnews.newsitems is not a list")
+    rows = []
+    for item in items:
+        tags = field(item, "tags", where, required=False) or []
+        if not isinstance(tags, list):
+            raise BadPayload(*where, "tags is not a list", "tags")
+        date = integer(item, "date", where, required=True)
+        rows.append(
+            {
+                "appid": integer(item, "appid", where) or appid,
+                "gid": text(item, "gid", where, required=True),
+                "title": text(item, "title", where),
+                "url": text(item, "url", where),
+                "is_external_url": boolean(item, "is_external_url", where),
+                "author": text(item, "author", where),
+                "contents": text(item, "contents", where),
+                "feedlabel": text(item, "feedlabel", where),
+                "feedname": text(item, "feedname", where),
+                "feed_type": integer(item, "feed_type", where),
+                "published_at": datetime.fromtimestamp(date, UTC),
+                "tags": ",".join(str(t) for t in tags) or None,
+                "raw_item": item_json(item),
+            }
+        )
+    return rows
+
+
 def current_players_row(payload: Any, where: tuple[str, str], appid: int) -> dict[str, Any]:
     response = field(payload, "response", where)
     result = integer(response, "result", where, required=True)
@@ -258,3 +310,4 @@ def most_played_row(item: Any, where: tuple[str, str]) -> dict[str, Any]:
 for _name in ("CURRENT_PLAYERS", "PRICES", "REVIEWS", "MOST_PLAYED"):
     globals()[f"{_name}_SCHEMA"] = required(globals()[f"{_name}_SCHEMA"], "appid", "observed_at")
 APP_DETAILS_SCHEMA = required(APP_DETAILS_SCHEMA, "appid")
+NEWS_SCHEMA = required(NEWS_SCHEMA, "gid", "appid")

@@ -6,6 +6,9 @@ CURRENT_PLAYERS_PATH = "/ISteamUserStats/GetNumberOfCurrentPlayers/v1/"
 MOST_PLAYED_PATH = "/ISteamChartsService/GetMostPlayedGames/v1/"
 APPDETAILS_PATH = "/api/appdetails"
 REVIEWS_PATH = "/appreviews/{appid}"
+NEWS_PATH = "/ISteamNews/GetNewsForApp/v2/"
+NEWS_EVERY_MINUTES = 60  # Web API, no key: each tracked app's latest news at most hourly
+NEWS_COUNT = 10  # items per call (newest first); updates are rarer than that per hour
 COUNTRY = "kr"  # prices in KRW (minor units, x100, as the Store sends them)
 PRICE_CHUNK = 50  # appids per multi-app price call (works only with filters=price_overview)
 REVIEWS_EVERY_MINUTES = 60

@@ -286,7 +286,7 @@ def test_poll_with_nothing_to_ask_still_creates_every_table(api, tmp_path):
     # table, so each must exist, empty, instead of being missing
     serve(api, chart=[])
     pipeline = run(api, make_pipeline(tmp_path), appids=None)
-    tables = ("most_played", "current_players", "prices", "reviews", "app_details")
+    tables = ("most_played", "current_players", "prices", "reviews", "app_details", "news")
     assert set(tables) <= set(pipeline.default_schema.data_table_names())
     for table in tables:
         assert query(pipeline, f"select count(*) from {table}") == [(0,)], table
@@ -329,7 +329,8 @@ def test_store_budget_defers_the_rest(api, tmp_path):
     options = {"appids": [1, 2, 3, 4, 5], "include_most_played": False, "max_store_calls": 5}
     run(api, pipeline, **options)
     # 1 price call reserved; 4 left for reviews + details together
-    assert len(api.calls) - 5 == 5  # minus the 5 Web API player calls
+    store = [c for c in api.calls if not c["path"].startswith("/I")]  # Store paths only
+    assert len(store) == 5  # the Web API player and news calls are not Store calls
     api.date = DATE + timedelta(minutes=10)
     run(api, pipeline, **options)
     reviewed = query(pipeline, "select count(distinct appid) from reviews")[0][0]
@@ -423,3 +424,11 @@ def test_against_simulator(tmp_path, monkeypatch, faults):
     assert query(pipeline, "select count(distinct observed_at) from reviews") == [(1,)]
     assert query(pipeline, "select count(distinct observed_at) from prices") == [(2,)]
     assert query(pipeline, "select count(*) = count(distinct appid) from app_details") == [(True,)]
+    # news once in the hour per app, merged on gid, patch notes among them
+    news = query(
+        pipeline,
+        "select count(*), count(distinct gid), count(distinct observed_at),"
+        " sum(case when tags = 'patchnotes' then 1 else 0 end) from news",
+    )
+    total, gids, polls, patches = news[0]
+    assert total > 50 and total == gids and polls == 1 and patches > 0

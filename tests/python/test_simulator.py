@@ -493,3 +493,41 @@ def test_100k_channels_pages_are_slices():
 
 class _NoHeaders(dict):
     """Stand-in for the request headers when calling Simulator.handle in-process."""
+
+
+def test_steam_news_has_patch_notes_at_updates(sim, http):
+    world = sim.world
+    t = int(sim.now.timestamp())
+    updates = world.updates(t - 60 * 86400, t)
+    a, at = updates[-1]
+    appid = int(world.apps.appids[a])
+    url = sim.base_url + "/steam-web-api/ISteamNews/GetNewsForApp/v2/"
+    r = http.get(url, params={"appid": appid, "count": 500, "maxlength": 30, "format": "json"})
+    assert r.status_code == 200
+    news = r.json()["appnews"]
+    assert news["appid"] == appid and news["count"] >= len(news["newsitems"]) > 0
+    items = news["newsitems"]
+    dates = [i["date"] for i in items]
+    assert dates == sorted(dates, reverse=True) and max(dates) <= t
+    keys = {"gid", "title", "url", "is_external_url", "author", "contents", "feedlabel"}
+    keys |= {"date", "feedname", "feed_type", "appid"}
+    assert all(keys <= set(i) and isinstance(i["gid"], str) for i in items)
+    patches = [i for i in items if "patchnotes" in i.get("tags", [])]
+    assert at in {i["date"] for i in patches}, "every update has its patch notes"
+    assert any("tags" not in i for i in items), "ordinary news too"
+    assert all(len(i["contents"]) <= 33 for i in items)
+    only = http.get(url, params={"appid": appid, "tags": "patchnotes", "count": 500}).json()
+    assert {i["gid"] for i in only["appnews"]["newsitems"]} == {i["gid"] for i in patches}
+    assert http.get(url, params={"appid": 1}).status_code == 403
+    assert http.get(url).status_code == 400
+
+
+def test_planted_elasticity_calibrated_to_the_literature():
+    """Huang & Morozov (2025): elasticity of players w.r.t. viewers 0.027; viewers a few
+    percent of players. Checked on two days of a demo-size world."""
+    s = Simulator(seed=5, channels=40, start=START)
+    got = s.truth(days=2)["elasticity"]
+    assert 0.01 < got["pooled"] < 0.05, got["pooled"]
+    assert 0.01 < got["median_viewer_share"] < 0.10
+    assert got["per_game"] and "definition" in got
+    assert "elasticity" not in s.truth(), "no elapsed time: no elasticity"
