@@ -194,10 +194,8 @@ def game_top_streamers(game_key: str, platform: str, limit: int = 10) -> pd.Data
     """Streamers whose main game it is, with their estimated influence."""
     return query(
         "select s.channel_name as streamer, s.platform, s.hours_watched, s.peak_viewers, "
-        "f.estimated_influence, f.influence_events "
+        "s.estimated_influence, s.influence_events "
         "from gold.dim_streamers as s "
-        "left join gold.int_streamer_influence as f "
-        "on f.platform = s.platform and f.channel_id = s.channel_id "
         "where s.main_game_key = ? and (? = 'all' or s.platform = ?) "
         "order by s.hours_watched desc nulls last, s.streamer_id limit ?",
         (game_key, platform, platform, limit),
@@ -270,8 +268,7 @@ def game_history(streamer_id: str, lo: date, hi: date) -> pd.DataFrame:
 
 def influence(platform: str, channel_id: str) -> pd.DataFrame:
     return query(
-        "select estimated_influence, influence_events, high_confidence_events, "
-        "overlapping_events from gold.int_streamer_influence "
+        "select estimated_influence, influence_events from gold.dim_streamers "
         "where platform = ? and channel_id = ?",
         (platform, channel_id),
     )

@@ -38,7 +38,7 @@ def render(f: Filters) -> None:
     estimate = None if influence.empty else influence.iloc[0]["estimated_influence"]
     cols[4].metric(
         "Players per 1,000 viewers", "–" if estimate is None else f"{estimate:,.2f}",
-        help="Estimated extra Steam players per 1,000 viewers (gold int_streamer_influence).",
+        help="Estimated extra Steam players per 1,000 viewers (gold dim_streamers).",
     )  # fmt: skip
 
     st.subheader("Broadcast calendar")
