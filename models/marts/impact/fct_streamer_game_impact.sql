@@ -44,7 +44,7 @@ game_viewers as (
 
 ),
 
-events as (
+events as {{ materialized_cte() }} (
 
     select
         spell_id as event_id,
@@ -119,7 +119,7 @@ event_hour_values as (
 
 ),
 
-daily_windows as (
+daily_windows as {{ materialized_cte() }} (
 
     {#- One row per event and day with complete pre and post windows. #}
     select
