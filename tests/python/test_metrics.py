@@ -20,6 +20,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,7 @@ def copy_raw_tables_to_postgres(duckdb_file: Path, pipelines_dir: Path) -> None:
     with duckdb.connect(str(duckdb_file), read_only=True) as con:
         by_schema: dict[str, list] = {}
         for schema, table, _ in TABLES:
-            data = con.sql(f"select * from {schema}.{table}").arrow()
+            data = con.sql(f"select * from {schema}.{table}").to_arrow_table()
             by_schema.setdefault(schema, []).append(
                 dlt.resource(data, name=table, write_disposition="replace")
             )
@@ -102,6 +104,28 @@ def copy_raw_tables_to_postgres(duckdb_file: Path, pipelines_dir: Path) -> None:
         pipeline.run(resources)
 
 
+@contextmanager
+def scratch_postgres_database() -> Iterator[str]:
+    """A new database on the GST_PG_* server, dropped afterwards."""
+    import psycopg2
+
+    name = f"gst_metrics_{uuid.uuid4().hex[:8]}"
+    con = psycopg2.connect(
+        host=os.environ.get("GST_PG_HOST", "127.0.0.1"),
+        port=int(os.environ.get("GST_PG_PORT", "5432")),
+        user=os.environ.get("GST_PG_USER", "postgres"),
+        password=os.environ.get("GST_PG_PASSWORD", ""),
+        dbname=os.environ.get("GST_PG_DATABASE", "gst"),
+    )
+    con.autocommit = True
+    try:
+        con.cursor().execute(f"create database {name}")
+        yield name
+    finally:
+        con.cursor().execute(f"drop database if exists {name} with (force)")
+        con.close()
+
+
 @pytest.fixture(scope="module", params=TARGETS)
 def warehouse(request, tmp_path_factory):
     """(env for dbt and mf on the built warehouse, target)."""
@@ -113,38 +137,16 @@ def warehouse(request, tmp_path_factory):
     env["GST_DUCKDB_PATH"] = str(work / "warehouse.duckdb")
     raw = work / "warehouse.duckdb" if target == "duckdb" else work / "raw.duckdb"
     write_raw_tables(raw, seed=11, channels=15, days=DAYS, start="2026-11-02T00:00:00Z")
-    database = None
-    if target == "postgres":
-        import psycopg2
-
-        database = f"gst_metrics_{uuid.uuid4().hex[:8]}"
-        admin = dict(
-            host=os.environ.get("GST_PG_HOST", "127.0.0.1"),
-            port=int(os.environ.get("GST_PG_PORT", "5432")),
-            user=os.environ.get("GST_PG_USER", "postgres"),
-            password=os.environ.get("GST_PG_PASSWORD", ""),
-            dbname=os.environ.get("GST_PG_DATABASE", "gst"),
-        )
-        con = psycopg2.connect(**admin)
-        con.autocommit = True
-        con.cursor().execute(f"create database {database}")
-        env["GST_PG_DATABASE"] = database
-        saved = os.environ.get("GST_PG_DATABASE")
-        os.environ["GST_PG_DATABASE"] = database
-        try:
-            copy_raw_tables_to_postgres(raw, work / "pipelines")
-        finally:
-            if saved is None:
-                os.environ.pop("GST_PG_DATABASE")
-            else:
-                os.environ["GST_PG_DATABASE"] = saved
-    dbt = [str(BIN / "dbt"), "--quiet"]
-    run([*dbt, "seed"], env)
-    run([*dbt, "build", "--resource-type", "model", "--resource-type", "snapshot"], env)
-    yield env, target
-    if database:
-        con.cursor().execute(f"drop database if exists {database} with (force)")
-        con.close()
+    with ExitStack() as stack:
+        if target == "postgres":
+            env["GST_PG_DATABASE"] = stack.enter_context(scratch_postgres_database())
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("GST_PG_DATABASE", env["GST_PG_DATABASE"])
+                copy_raw_tables_to_postgres(raw, work / "pipelines")
+        dbt = [str(BIN / "dbt"), "--quiet"]
+        run([*dbt, "seed"], env)
+        run([*dbt, "build", "--resource-type", "model", "--resource-type", "snapshot"], env)
+        yield env, target
 
 
 def mf_engine(env: dict[str, str], queries: list[dict]) -> list[dict[str, list]]:
