@@ -55,13 +55,14 @@ lint: install
 	$(BIN)/sqlfluff lint models macros snapshots tests analyses --disable-progress-bar
 
 ## The semantic layer (models/marts/_semantic_models.yml): `dbt parse` writes
-## target/semantic_manifest.json, `mf validate-configs --skip-dw` checks every semantic model and
-## metric without a warehouse (the warehouse checks run in tests/python/test_metrics.py). It runs
-## on a throw-away DuckDB file, so a warehouse another process holds open is never touched.
+## target/semantic_manifest.json for the current target (what `mf query` reads), then
+## `mf validate-configs --skip-dw` checks every semantic model and metric without a warehouse (the
+## warehouse checks run in tests/python/test_metrics.py). mf's connection check goes to a
+## throw-away DuckDB file, so a warehouse another process holds open is never touched.
 metrics: install
+	$(BIN)/dbt parse --quiet
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
-	export GST_TARGET=duckdb GST_DUCKDB_PATH=$$scratch/validate.duckdb && \
-	$(BIN)/dbt parse --quiet && \
+	GST_TARGET=duckdb GST_DUCKDB_PATH=$$scratch/validate.duckdb \
 	$(BIN)/mf validate-configs --skip-dw
 
 ## The suite against the newest releases the ranges in pyproject.toml allow (not the lock), in

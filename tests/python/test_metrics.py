@@ -5,10 +5,10 @@ and `mf validate-configs` must pass with the warehouse checks.
 
 The warehouse is three simulated days of 15 channels per platform written straight from the
 seeded world (``simulator.tables``, no HTTP; copied into PostgreSQL with dlt for that target),
-then `dbt build` of the seeds, models and snapshots. MetricFlow runs in child processes (it
-reads target/semantic_manifest.json, the profile and GST_TARGET like `mf` does): one `mf query`
-and one `mf validate-configs` through the CLI, the other queries through MetricFlow's engine in
-one process, which also reads the gold tables through the same connection.
+then `dbt build` of the seeds and models the semantic models read. MetricFlow runs in child
+processes (it reads target/semantic_manifest.json, the profile and GST_TARGET like `mf` does):
+one `mf query` and one `mf validate-configs` through the CLI, the other queries through
+MetricFlow's engine in one process, which also reads the gold tables through its connection.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ from loaders.dbt_run import PROJECT_DIR
 
 BIN = Path(sys.executable).parent
 DAYS = 3.0  # impact events need two earlier days of baseline: the third day has some
+# the gold models the semantic models (and the time spine) are defined on
+SEMANTIC_MODELS = [
+    "fct_platform_daily",
+    "fct_game_daily",
+    "fct_game_rankings_daily",
+    "dim_streamers",
+    "dim_games",
+    "dim_hours",
+]
 TARGETS = [
     "duckdb",
     pytest.param(
@@ -143,9 +152,13 @@ def warehouse(request, tmp_path_factory):
             with pytest.MonkeyPatch.context() as patch:
                 patch.setenv("GST_PG_DATABASE", env["GST_PG_DATABASE"])
                 copy_raw_tables_to_postgres(raw, work / "pipelines")
-        dbt = [str(BIN / "dbt"), "--quiet"]
-        run([*dbt, "seed"], env)
-        run([*dbt, "build", "--resource-type", "model", "--resource-type", "snapshot"], env)
+        # the seeds and models the semantic models read (data tests: tests/python/test_e2e_demo.py)
+        select = [f"+{model}" for model in SEMANTIC_MODELS]
+        run(
+            [str(BIN / "dbt"), "--quiet", "build", "--select", *select]
+            + ["--resource-type", "seed", "--resource-type", "model"],
+            env,
+        )
         yield env, target
 
 
