@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test test-latest pytest lint docs dashboard bench clean install lock
+.PHONY: demo test test-latest pytest lint metrics docs dashboard bench clean install lock
 
 install: $(STAMP) profiles.yml
 
@@ -43,8 +43,8 @@ profiles.yml: profiles.yml.example
 demo: install
 	$(BIN)/gst demo --days $(DAYS) --channels $(CHANNELS) --seed $(SEED)
 
-## Lint + pytest (unit, loader, simulator and end-to-end dbt builds).
-test: install lint pytest
+## Lint + the semantic layer's checks + pytest (unit, loader, simulator and end-to-end dbt builds).
+test: install lint metrics pytest
 
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -53,6 +53,17 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint models macros snapshots tests analyses --disable-progress-bar
+
+## The semantic layer (models/marts/_semantic_models.yml): `dbt parse` writes
+## target/semantic_manifest.json for the current target (what `mf query` reads), then
+## `mf validate-configs --skip-dw` checks every semantic model and metric without a warehouse (the
+## warehouse checks run in tests/python/test_metrics.py). mf's connection check goes to a
+## throw-away DuckDB file, so a warehouse another process holds open is never touched.
+metrics: install
+	$(BIN)/dbt parse --quiet
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	GST_TARGET=duckdb GST_DUCKDB_PATH=$$scratch/validate.duckdb \
+	$(BIN)/mf validate-configs --skip-dw
 
 ## The suite against the newest releases the ranges in pyproject.toml allow (not the lock), in
 ## a separate venv: an upstream release that breaks us shows up here before users see it.
@@ -68,7 +79,7 @@ test-latest: profiles.yml
 	@echo "test-latest: installed versions in $(LATEST)/installed.txt; differences from the lock:"
 	@diff <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' requirements.lock | tr A-Z_ a-z- | sort -u) \
 		<(tr A-Z_ a-z- < $(LATEST)/installed.txt | sort -u) | grep '^>' || echo "  none"
-	$(MAKE) --no-print-directory lint pytest VENV=$(LATEST) STAMP=$(LATEST)/.latest
+	$(MAKE) --no-print-directory lint metrics pytest VENV=$(LATEST) STAMP=$(LATEST)/.latest
 
 docs: install
 	$(BIN)/dbt docs generate
