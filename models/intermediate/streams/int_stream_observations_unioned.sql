@@ -17,7 +17,11 @@
 {%- set lookback_filter -%}
     {%- if is_incremental() %}
         where observed_at >= (
-            select {{ dbt.dateadd('hour', -1 * var('lookback_hours'), 'max(observed_at)') }}
+            {# an empty table (a first build on an empty window) re-reads all #}
+            select coalesce(
+                {{ dbt.dateadd('hour', -1 * var('lookback_hours'), 'max(observed_at)') }},
+                cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            )
             from {{ this }}
         )
     {%- endif %}

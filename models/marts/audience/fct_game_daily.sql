@@ -18,7 +18,11 @@
 {%- set day_filter -%}
     {%- if is_incremental() %}
         >= (
-            select {{ dbt.dateadd('day', -1, 'max(game_date)') }}
+            {# an empty table (a first build on an empty window) re-reads all #}
+            select coalesce(
+                {{ dbt.dateadd('day', -1, 'max(game_date)') }},
+                cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            )
             from {{ this }}
         )
     {%- endif %}

@@ -18,7 +18,11 @@
 {%- set hour_filter -%}
     {%- if is_incremental() %}
         >= (
-            select {{ dbt.dateadd('hour', -1 * var('lookback_hours'), 'max(hour_at)') }}
+            {# an empty table (a first build on an empty window) re-reads all #}
+            select coalesce(
+                {{ dbt.dateadd('hour', -1 * var('lookback_hours'), 'max(hour_at)') }},
+                cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            )
             from {{ this }}
         )
     {%- endif %}
