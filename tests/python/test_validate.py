@@ -250,3 +250,55 @@ def test_unknown_suite_or_missing_warehouse_is_a_clear_error(tmp_path):
         run_checks("silver", duckdb_file=tmp_path / "x.duckdb")
     with pytest.raises(ValidationError, match=r"x\.duckdb does not exist"):
         run_checks("raw", duckdb_file=tmp_path / "x.duckdb", docs_dir=None)
+
+
+def quiet_chzzk_night(path: Path, recorded_polls: int | None) -> dict:
+    """30 polls (5 h) of Chzzk and SOOP; nobody live on Chzzk in the last 4 hours. The
+    loaders' per-poll record (raw_chzzk.polls) holds the first `recorded_polls` polls of
+    raw_chzzk.lives (None: no record, as in a warehouse written by other means)."""
+    build_raw(path, polls=30, rows=5)
+    with duckdb.connect(str(path)) as con:
+        newest = con.execute("select max(observed_at) from raw_chzzk.lives").fetchone()[0]
+        if recorded_polls is not None:
+            con.execute(
+                "create table raw_chzzk.polls as select poll_id, observed_at, "
+                "'lives' as table_name, count(*) as row_count from raw_chzzk.lives "
+                "group by poll_id, observed_at order by observed_at "
+                f"limit {int(recorded_polls)}"
+            )
+        con.execute("delete from raw_chzzk.lives where observed_at > ? - interval 4 hour", [newest])
+        if recorded_polls is not None:  # the quiet polls still ran and saw nobody
+            con.execute("update raw_chzzk.polls set row_count = 0 where observed_at > ? - "
+                        "interval 4 hour", [newest])  # fmt: skip
+    raw = load_checks()["raw"]
+    return {**load_checks(), "raw": {t: raw[t] for t in ("raw_chzzk.lives", "raw_soop.broads")}}
+
+
+def test_a_quiet_platform_whose_polls_ran_is_fresh(tmp_path):
+    path = tmp_path / "quiet.duckdb"
+    checks = quiet_chzzk_night(path, recorded_polls=30)
+    report = run_checks("raw", duckdb_file=path, docs_dir=None, checks=checks)
+    assert report.failures == []
+    fresh = [
+        r
+        for r in report.results
+        if r.table == "raw_chzzk.lives" and r.expectation.startswith("expect_column_min")
+    ]
+    assert len(fresh) == 1 and fresh[0].success
+
+
+def test_a_quiet_platform_without_a_poll_record_reads_as_stale(tmp_path):
+    path = tmp_path / "no-record.duckdb"
+    checks = quiet_chzzk_night(path, recorded_polls=None)
+    report = run_checks("raw", duckdb_file=path, docs_dir=None, checks=checks)
+    failed = {(t, e.split("(")[0]) for t, e, _ in report.failures}
+    assert failed == {("raw_chzzk.lives", "expect_column_min_to_be_between")}
+
+
+def test_a_poller_that_stopped_is_stale_even_with_a_record(tmp_path):
+    path = tmp_path / "stopped.duckdb"
+    checks = quiet_chzzk_night(path, recorded_polls=6)  # the Chzzk poller died after 1 hour
+    report = run_checks("raw", duckdb_file=path, docs_dir=None, checks=checks)
+    failed = {(t, e.split("(")[0]): d for t, e, d in report.failures}
+    assert list(failed) == [("raw_chzzk.lives", "expect_column_min_to_be_between")]
+    assert failed[("raw_chzzk.lives", "expect_column_min_to_be_between")].startswith("observed")
