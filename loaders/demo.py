@@ -34,6 +34,7 @@ from loaders.pipeline import (
     make_source,
     one_sentence,
 )
+from loaders.publish import build
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
@@ -123,9 +124,10 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
         t0 = _step(echo, "validating raw data (Great Expectations)")
         _validate("raw", cfg.target, echo)
     t0 = _step(echo, "dbt build (models, tests, unit tests, snapshots)")
-    with ledger.run("build", cfg.target):
-        dbt("build", target=cfg.target, quiet=True)
+    published = build(cfg.target, echo=echo, quiet=True)
     echo(f"    built in {time.monotonic() - t0:.0f}s")
+    if published:
+        echo(f"    {published.summary()}")
     if cfg.validate:
         _step(echo, "validating silver and gold (Great Expectations)")
         _validate("gold", cfg.target, echo)
