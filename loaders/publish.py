@@ -12,7 +12,8 @@ publishes, so readers keep the last complete state. Readers never open the wareh
 never block a writer.
 
 Writers still exclude each other: a build waits (with backoff, `GST_DUCKDB_LOCK_WAIT`) while a
-load holds the warehouse, and the poller's flushes wait while a build holds it.
+load holds the warehouse, then holds it until it has published; the poller's flushes (and the
+run ledger) wait meanwhile.
 
 PostgreSQL and Redshift allow concurrent readers: there `gst build` is `dbt build` and readers
 query the warehouse itself.
@@ -72,10 +73,12 @@ def publish(
     built_at: datetime | None = None,
     source: Path | None = None,
     read_path: Path | None = None,
+    con: Any = None,
 ) -> Published:
     """Copy gold from the warehouse into a new file and rename it over the read path.
 
-    `built_at` is when the build that made this gold finished (default: now). Raises
+    `built_at` is when the build that made this gold finished (default: now); `con` an open
+    read-write connection to the warehouse to use (else one is opened and closed). Raises
     duckdb.Error (a lock error when another process holds the warehouse: see `wait_on_lock`)."""
     started = time.monotonic()
     source = source or warehouse.duckdb_path()
@@ -87,7 +90,8 @@ def publish(
     target.parent.mkdir(parents=True, exist_ok=True)
     published_at = datetime.now(UTC)
     built_at = built_at or published_at
-    con = warehouse.connect_duckdb(source)
+    owned = con is None
+    con = warehouse.connect_duckdb(source) if owned else con
     try:
         catalog = con.execute("select current_database()").fetchone()[0]
         relations = [
@@ -118,10 +122,11 @@ def publish(
         finally:
             con.execute("detach gst_publish")
     except BaseException:
-        con.close()
         _remove(staging, Path(f"{staging}.wal"))
         raise
-    con.close()
+    finally:
+        if owned:
+            con.close()
     _fsync(staging)
     os.replace(staging, target)  # atomic: readers see the old file or the new one
     _fsync(target.parent)
@@ -152,12 +157,13 @@ def build(
         with ledger.run("build", target):
             dbt("build", *dbt_args, target=target, quiet=quiet)
         return None
-    # wait for a load to let go of the file first (cheap), then dbt: should the load come
-    # back in between, dbt fails at once on opening the file and is started again
-    warehouse.wait_on_lock(lambda: warehouse.connect_duckdb().close(), "build", echo)
-    with ledger.run("build", target):
-        warehouse.wait_on_lock(
-            lambda: dbt("build", *dbt_args, target=target, quiet=quiet), "build", echo
-        )
-    built_at = datetime.now(UTC)
-    return warehouse.wait_on_lock(lambda: publish(built_at), "publish", echo)
+    # Hold the warehouse from start to publish: dbt and the publish in this process share the
+    # open DuckDB instance, so a load in another process cannot slip in between (it waits for
+    # the build instead), and the gold published is exactly the gold this build made.
+    held = warehouse.wait_on_lock(warehouse.connect_duckdb, "build", echo)
+    try:
+        with ledger.run("build", target):
+            dbt("build", *dbt_args, target=target, quiet=quiet)
+        return publish(datetime.now(UTC), con=held)
+    finally:
+        held.close()
