@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from loaders import ledger
+from loaders import ledger, warehouse
 from loaders.common import KST
 from loaders.dbt_run import dbt
 from loaders.pipeline import (
@@ -274,11 +274,12 @@ def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> Non
         games.add_row(row["name_en"], row["name_ko"], f"{float(row['hours_watched']):,.0f}")
     console.print(games)
     where = os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb")
+    gold = os.path.relpath(warehouse.duckdb_read_path())  # what readers open (loaders/publish.py)
     console.print(
         f"Warehouse: {where if cfg.target == 'duckdb' else cfg.target} · planted truth: "
         f"{cfg.truth_path}\nExplore: `make docs` (dbt docs on http://localhost:8080), "
-        f"`.venv/bin/gst status`, or query it from Python, e.g. "
-        f"`.venv/bin/python -c \"import duckdb; duckdb.connect('{where}', read_only=True)"
+        f"`.venv/bin/gst status`, or query the published gold from Python, e.g. "
+        f"`.venv/bin/python -c \"import duckdb; duckdb.connect('{gold}', read_only=True)"
         f".sql('select * from gold.fct_platform_daily').show()\"`"
         f"\nDashboard: `.venv/bin/gst dashboard --target {cfg.target}`, open http://localhost:8501"
     )

@@ -134,29 +134,32 @@ def is_lock_error(exc: BaseException | None) -> bool:
 
 
 def wait_on_lock(action: Any, what: str, echo: Any = print, wait: float | None = None) -> Any:
-    """Run `action()`; while it fails because another process holds the DuckDB file, say so and
-    retry with backoff (1 s doubling to 15 s) for at most `wait` seconds (GST_DUCKDB_LOCK_WAIT).
-    Only worth it for actions that fail before writing anything (opening the file)."""
+    """Run `action()`; while it fails because another process holds the DuckDB file, retry with
+    backoff (1 s doubling to 5 s) for at most `wait` seconds (GST_DUCKDB_LOCK_WAIT), saying so
+    when the wait begins and once a minute after. Only for actions that fail before writing
+    anything (opening the file)."""
     import time
 
     wait = duckdb_lock_wait() if wait is None else wait
-    deadline = time.monotonic() + wait
-    delay = 1.0
+    started = time.monotonic()
+    delay, said = 1.0, None
     while True:
         try:
             return action()
         except Exception as exc:
             if not is_lock_error(exc):
                 raise
-            left = deadline - time.monotonic()
+            waited = time.monotonic() - started
             holder = re.search(r"\(PID (\d+)\)", str(exc))
             by = f" by process {holder.group(1)}" if holder else ""
-            if left <= 0:
+            if waited >= wait:
                 raise TimeoutError(
                     f"{what}: the DuckDB warehouse stayed locked{by} for {wait:.0f}s "
                     "(GST_DUCKDB_LOCK_WAIT); try again when the other load or build has finished"
                 ) from exc
-            pause = min(delay, left)
-            echo(f"{what}: the warehouse is locked{by} (a load or build); retrying in {pause:.0f}s")
-            time.sleep(pause)
-            delay = min(delay * 2, 15.0)
+            if said is None or waited - said >= 60:
+                so_far = f" ({waited:.0f}s so far)" if said is not None else ""
+                echo(f"{what}: the warehouse is locked{by} (a load or build); waiting{so_far}")
+                said = waited
+            time.sleep(min(delay, wait - waited))
+            delay = min(delay * 2, 5.0)
