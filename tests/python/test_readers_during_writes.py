@@ -239,8 +239,6 @@ def test_dashboard_stays_up_while_poll_flushes_and_builds_publish(tmp_path):
                     finished(current)
                     plan.pop(0)
                     flushes = poll.text().count("steam: loaded")
-                    if not plan:
-                        poll.signal(signal.SIGTERM)  # stops while the last views load
                 assert time.monotonic() < deadline, f"timed out; still to do: {plan}"
             context.close()
             browser.close()
@@ -261,7 +259,7 @@ def test_dashboard_stays_up_while_poll_flushes_and_builds_publish(tmp_path):
         assert len(views) >= 10, f"only {len(views)} page views"
 
         # 3. writers: the poller kept loading, waiting for the builds' lock instead of failing
-        assert poll.wait(180) == 0, poll.text()[-3000:]
+        assert not poll.done(), f"gst poll ended:\n{poll.text()[-3000:]}"
         log = poll.text()
         assert "FAILED" not in log, log[-3000:]
         assert "load: the warehouse is locked" in log, "no flush met a build: nothing was tested"
