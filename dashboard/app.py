@@ -24,11 +24,20 @@ from loaders.ledger import LedgerError  # noqa: E402
 
 def main() -> None:
     st.set_page_config(page_title="Game & Stream Trends", page_icon="🎮", layout="wide")
+    if not data.published():
+        st.warning(
+            "Gold has not been published for readers yet: run `make demo`, or `gst build` "
+            f"(or `gst publish` after a dbt build) to write {data.warehouse.duckdb_read_path()}."
+        )
+        st.stop()
     try:
         filters = sidebar()
+        as_of = data.data_as_of()
     except LedgerError as exc:
         st.error(f"The warehouse cannot be read ({data.target()}): {exc}")
         st.stop()
+    if as_of is not None:
+        st.sidebar.caption(f"Data as of {as_of:%Y-%m-%d %H:%M:%S} UTC (when gold was built)")
     if filters is None:
         st.warning("The gold models hold no data yet: run `make demo` (or `gst load` + dbt build).")
         st.stop()

@@ -4,18 +4,25 @@ The dashboard computes nothing itself: figures are columns of gold models, or th
 of models/marts/_semantic_models.yml evaluated as defined there (e.g. `hours_watched` = sum of
 the platform rows). Queries use `?` placeholders; `loaders.ledger.connect` adapts them to the
 warehouse driver. The warehouse comes from GST_DASHBOARD_TARGET (duckdb, postgres, redshift)
-and the same connection settings as the loaders (GST_DUCKDB_PATH, GST_PG_*, GST_REDSHIFT_*).
+and the same connection settings as the loaders (GST_PG_*, GST_REDSHIFT_*).
+
+On DuckDB the dashboard never opens the warehouse a load or build is writing: it reads the copy
+of gold `gst build` publishes after each successful build (GST_DUCKDB_READ_PATH, default
+data/warehouse.gold.duckdb; loaders/publish.py), read-only and one connection per query. Results
+are cached per published file, so a new publish shows on the next page run. PostgreSQL and
+Redshift allow concurrent readers: there the dashboard reads gold in the warehouse itself.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from loaders import warehouse
 from loaders.ledger import connect
 
 CACHE_SECONDS = 300
@@ -25,16 +32,72 @@ def target() -> str:
     return os.environ.get("GST_DASHBOARD_TARGET", "duckdb")
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def read_version() -> tuple[str, int, int] | None:
+    """Which published DuckDB file is current (path, inode, mtime): part of every cache key, so
+    results never outlive the file they were read from. None when there is none (or not DuckDB)."""
+    if target() != "duckdb":
+        return None
+    path = warehouse.duckdb_read_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return str(path), stat.st_ino, stat.st_mtime_ns
+
+
+def _connect(version: tuple[str, int, int] | None) -> Any:
+    if target() == "duckdb":
+        path = version[0] if version else warehouse.duckdb_read_path()
+        return connect("duckdb", duckdb_file=path, read_only=True)
+    return connect(target(), read_only=True)
+
+
 def query(sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
-    with connect(target(), read_only=True) as con:
+    return _query(sql, params, read_version())
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _query(sql: str, params: tuple[Any, ...], version: tuple[str, int, int] | None) -> pd.DataFrame:
+    with _connect(version) as con:
         return pd.DataFrame(con.rows(sql, params))
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def has_model(name: str) -> bool:
-    with connect(target(), read_only=True) as con:
-        return con.has_table("gold", name)
+    return _has_table("gold", name, read_version())
+
+
+def published() -> bool:
+    """False when the DuckDB warehouse has not published gold for readers yet."""
+    return target() != "duckdb" or read_version() is not None
+
+
+def data_as_of() -> datetime | None:
+    """When the gold shown was built: the publish stamp on DuckDB, else the end of the latest
+    successful build in the run ledger (None when unknown)."""
+    if target() == "duckdb":
+        df = query("select built_at from ops.published")
+    elif has_ledger():
+        df = query(
+            "select max(ended_at) as built_at from ops.run_ledger "
+            "where kind = 'build' and status = 'success'"
+        )
+    else:
+        return None
+    if df.empty or pd.isna(df.loc[0, "built_at"]):
+        return None
+    built = pd.Timestamp(df.loc[0, "built_at"])
+    built = built.tz_localize("UTC") if built.tzinfo is None else built.tz_convert("UTC")
+    return built.to_pydatetime()
+
+
+def has_ledger() -> bool:
+    return _has_table("ops", "run_ledger", read_version())
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _has_table(schema: str, name: str, version: tuple[str, int, int] | None) -> bool:
+    with _connect(version) as con:
+        return con.has_table(schema, name)
 
 
 def like(text: str) -> str:

@@ -236,6 +236,42 @@ def poll(
         raise UserError(str(exc)) from exc
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def build(
+    ctx: typer.Context,
+    target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),
+    quiet: bool = typer.Option(False, help="Only dbt's errors, not its progress."),
+) -> None:
+    """`dbt build` (further options go to dbt, e.g. --exclude resource_type:snapshot), recorded
+    in the run ledger; on DuckDB, then publish gold for readers (see `gst publish`)."""
+    from loaders import publish, warehouse
+    from loaders.dbt_run import DbtFailed
+
+    if target not in ("duckdb", "postgres", "redshift"):
+        raise UserError(f"build: unknown target {target!r} (duckdb, postgres or redshift)")
+    try:
+        published = publish.build(target, tuple(ctx.args), echo=typer.echo, quiet=quiet)
+    except (DbtFailed, TimeoutError, warehouse.SettingError) as exc:
+        raise UserError(str(exc)) from exc
+    if published:
+        typer.echo(published.summary())
+
+
+@app.command(name="publish")
+def publish_gold() -> None:
+    """Copy gold of the DuckDB warehouse to the file the dashboard and BI tools read
+    (GST_DUCKDB_READ_PATH), atomically; `gst build` does this after every build."""
+    import duckdb
+
+    from loaders import publish, warehouse
+
+    try:
+        published = warehouse.wait_on_lock(publish.publish, "publish", typer.echo)
+    except (duckdb.Error, FileNotFoundError, RuntimeError, warehouse.SettingError) as exc:
+        raise UserError(str(exc)) from exc
+    typer.echo(published.summary())
+
+
 @app.command()
 def demo(
     days: float = typer.Option(1, help="Simulated days to collect (10-minute polls)."),

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from loaders import ledger
+from loaders import ledger, warehouse
 from loaders.common import KST
 from loaders.dbt_run import dbt
 from loaders.pipeline import (
@@ -34,6 +34,7 @@ from loaders.pipeline import (
     make_source,
     one_sentence,
 )
+from loaders.publish import build
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
@@ -123,9 +124,10 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
         t0 = _step(echo, "validating raw data (Great Expectations)")
         _validate("raw", cfg.target, echo)
     t0 = _step(echo, "dbt build (models, tests, unit tests, snapshots)")
-    with ledger.run("build", cfg.target):
-        dbt("build", target=cfg.target, quiet=True)
+    published = build(cfg.target, echo=echo, quiet=True)
     echo(f"    built in {time.monotonic() - t0:.0f}s")
+    if published:
+        echo(f"    {published.summary()}")
     if cfg.validate:
         _step(echo, "validating silver and gold (Great Expectations)")
         _validate("gold", cfg.target, echo)
@@ -272,11 +274,12 @@ def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> Non
         games.add_row(row["name_en"], row["name_ko"], f"{float(row['hours_watched']):,.0f}")
     console.print(games)
     where = os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb")
+    gold = os.path.relpath(warehouse.duckdb_read_path())  # what readers open (loaders/publish.py)
     console.print(
         f"Warehouse: {where if cfg.target == 'duckdb' else cfg.target} · planted truth: "
         f"{cfg.truth_path}\nExplore: `make docs` (dbt docs on http://localhost:8080), "
-        f"`.venv/bin/gst status`, or query it from Python, e.g. "
-        f"`.venv/bin/python -c \"import duckdb; duckdb.connect('{where}', read_only=True)"
+        f"`.venv/bin/gst status`, or query the published gold from Python, e.g. "
+        f"`.venv/bin/python -c \"import duckdb; duckdb.connect('{gold}', read_only=True)"
         f".sql('select * from gold.fct_platform_daily').show()\"`"
         f"\nDashboard: `.venv/bin/gst dashboard --target {cfg.target}`, open http://localhost:8501"
     )

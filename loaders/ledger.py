@@ -195,6 +195,17 @@ def connect(
         con.close()
 
 
+@contextmanager
+def _connect_waiting(target: str, duckdb_file: Path | str | None) -> Iterator[_Connection]:
+    con = warehouse.wait_on_lock(
+        lambda: _Connection(target, duckdb_file, False), "run ledger", log.warning
+    )
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def ensure_table(con: _Connection) -> None:
     con.execute("create schema if not exists ops")
     con.execute(DDL)
@@ -216,7 +227,8 @@ def _write(entry: Entry, target: str, duckdb_file: Path | str | None, first: boo
     try:
         # one writer at a time per process: platforms loading side by side (the demo) would
         # otherwise race on `create schema if not exists` (a DuckDB catalog write conflict)
-        with _WRITE_LOCK, connect(target, duckdb_file) as con:
+        # and across processes: wait while a load or build holds the DuckDB file
+        with _WRITE_LOCK, _connect_waiting(target, duckdb_file) as con:
             if first:
                 ensure_table(con)
                 con.execute(

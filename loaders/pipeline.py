@@ -454,7 +454,9 @@ def flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> list[str]:
             continue
         try:
             pipeline.normalize()
-            pipeline.load().raise_on_failed_jobs()
+            # a dbt build in another process may hold the DuckDB file: wait for it
+            info = warehouse.wait_on_lock(lambda p=pipeline: p.load(), f"{name}: load", echo)
+            info.raise_on_failed_jobs()
             counts = pipeline.last_trace.last_normalize_info.row_counts
             rows = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()) if t[:4] != "_dlt")
             echo(f"{name}: loaded {rows or 'no rows'}")

@@ -88,3 +88,78 @@ def connect_duckdb(path: Path | str | None = None, read_only: bool = False) -> A
     except Exception:
         con.close()
         raise
+
+
+# --- readers and writers of the DuckDB file -----------------------------------------------------
+# DuckDB lets one process open a file read-write and then no other process open it at all. So
+# readers (the dashboard, BI tools) read a published copy of gold (loaders/publish.py), and the
+# writers (a load flush, a dbt build, the run ledger) wait for each other instead of failing.
+
+DUCKDB_LOCK_WAIT_DEFAULT = "900"  # seconds: longer than a full dbt build at 30 days
+LOCK_ERROR = "Could not set lock on file"
+
+
+def duckdb_read_path() -> Path:
+    """The published gold file readers open (GST_DUCKDB_READ_PATH); by default beside the
+    warehouse, named after it: data/warehouse.duckdb -> data/warehouse.gold.duckdb."""
+    explicit = os.environ.get("GST_DUCKDB_READ_PATH", "").strip()
+    if explicit:
+        return Path(explicit).resolve()
+    path = duckdb_path()
+    return path.with_name(f"{path.stem}.gold.duckdb")
+
+
+def duckdb_lock_wait() -> float:
+    """How long a writer waits for another process's lock on the warehouse, in seconds
+    (GST_DUCKDB_LOCK_WAIT, validated)."""
+    value = os.environ.get("GST_DUCKDB_LOCK_WAIT", DUCKDB_LOCK_WAIT_DEFAULT).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise SettingError(f"GST_DUCKDB_LOCK_WAIT must be a number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+def is_lock_error(exc: BaseException | None) -> bool:
+    """True when `exc` (or what caused it) is DuckDB refusing a file another process holds."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if LOCK_ERROR in str(exc):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def wait_on_lock(action: Any, what: str, echo: Any = print, wait: float | None = None) -> Any:
+    """Run `action()`; while it fails because another process holds the DuckDB file, retry with
+    backoff (1 s doubling to 5 s) for at most `wait` seconds (GST_DUCKDB_LOCK_WAIT), saying so
+    when the wait begins and once a minute after. Only for actions that fail before writing
+    anything (opening the file)."""
+    import time
+
+    wait = duckdb_lock_wait() if wait is None else wait
+    started = time.monotonic()
+    delay, said = 1.0, None
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not is_lock_error(exc):
+                raise
+            waited = time.monotonic() - started
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            by = f" by process {holder.group(1)}" if holder else ""
+            if waited >= wait:
+                raise TimeoutError(
+                    f"{what}: the DuckDB warehouse stayed locked{by} for {wait:.0f}s "
+                    "(GST_DUCKDB_LOCK_WAIT); try again when the other load or build has finished"
+                ) from exc
+            if said is None or waited - said >= 60:
+                so_far = f" ({waited:.0f}s so far)" if said is not None else ""
+                echo(f"{what}: the warehouse is locked{by} (a load or build); waiting{so_far}")
+                said = waited
+            time.sleep(min(delay, wait - waited))
+            delay = min(delay * 2, 5.0)

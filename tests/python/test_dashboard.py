@@ -5,7 +5,8 @@ SQL from gold), and a filter changes what is shown.
 
 Screenshots go to screenshots/ (git-ignored); GST_UPDATE_SCREENSHOTS=1 also copies one per page
 to docs/img/ for the README. GST_DASHBOARD_TEST_WAREHOUSE=<file.duckdb> tests against a copy of a
-warehouse already built (gold included) instead of building one.
+warehouse already built (gold included) instead of building one; gold is then published from
+the copy (`gst publish`), as the dashboard reads the published file.
 """
 
 from __future__ import annotations
@@ -44,8 +45,15 @@ def warehouse(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("dashboard")
     path = work / "warehouse.duckdb"
     prepared = os.environ.get("GST_DASHBOARD_TEST_WAREHOUSE")
-    if prepared:
+    if prepared:  # copied, then gold published beside it for the dashboard to read
         shutil.copy(prepared, path)
+        env = {**os.environ, "GST_DUCKDB_PATH": str(path), "PYTHONPATH": str(ROOT)}
+        env.pop("GST_DUCKDB_READ_PATH", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "loaders.cli", "publish"],
+            env=env, cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, f"gst publish failed: {done.stderr[-3000:]}"
         return path
     # built in a child process: the loaders keep DuckDB connections open in the process that
     # ran them, and DuckDB lets one process write a file while others cannot even read it
@@ -79,6 +87,7 @@ def server(warehouse):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "GST_DUCKDB_PATH": str(warehouse), "PYTHONPATH": str(ROOT)}
+    env.pop("GST_DUCKDB_READ_PATH", None)  # the dashboard reads the gold published beside it
     proc = subprocess.Popen(
         [sys.executable, "-m", "loaders.cli", "dashboard", "--port", str(port)],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
