@@ -31,7 +31,7 @@ from requests import Response
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from loaders.common import observed_at_from_response, poll_id
+from loaders.records import observed_at_from_response, poll_id
 
 REDACTED = "***"
 SECRET_PARAMS = frozenset({"client_id", "client_secret", "key", "access_token"})
@@ -145,7 +145,7 @@ class Recorder:
 @contextlib.contextmanager
 def recording(path: str) -> Iterator[Recorder]:
     """Write every response page of the loads run inside the block under `path`."""
-    from loaders.twitch.client import RESPONSE_OBSERVERS
+    from loaders.http import RESPONSE_OBSERVERS
 
     recorder = Recorder(path)
     RESPONSE_OBSERVERS.append(recorder.observe)
@@ -211,6 +211,7 @@ def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb"
     Returns {platform: PlatformReport}."""
     import os
 
+    from loaders.http import TRANSPORTS
     from loaders.pipeline import (
         PlatformReport,
         destination,
@@ -220,7 +221,6 @@ def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb"
         one_sentence,
         resolve_platforms,
     )
-    from loaders.twitch.client import TRANSPORTS
 
     names = resolve_platforms(platforms)
     destination(target)

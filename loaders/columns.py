@@ -1,6 +1,6 @@
 """Column-wise reading of a well-formed API page: the fast path of every list source.
 
-The sources check each item field by field (`loaders.common.Where`, `loaders.twitch.helpers`)
+The sources check each item field by field (`loaders.records.Where`)
 so that a bad item is quarantined with a reason naming its field: ~14 checking calls per item
 (~11 µs). A page of a live list is almost always well formed, so each page is first read
 column by column here (~5 µs per item): one Python list per field, checked with builtins over
@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.common import (
+from loaders.records import (
     EARLIEST_VALID,
     KST_TIME,
     MAX_FUTURE,
@@ -185,7 +185,7 @@ def first_seen(rows: Iterable[tuple], seen: set) -> list[bool]:
     return keep
 
 
-# --- the checks of `loaders.common.Where` (Chzzk, SOOP), column-wise ------------------------
+# --- the checks of `loaders.records.Where`, column-wise ----------------------------------------
 
 WHERE_BOOLS: dict[Any, bool | None] = {
     None: None, "": None, "0": False, "1": True, "true": True, "false": False,
@@ -193,7 +193,7 @@ WHERE_BOOLS: dict[Any, bool | None] = {
 
 
 def where_text(column: list[Any], *, required: bool = False) -> pa.Array:
-    return text(column, required=required, max_chars=MAX_TEXT_CHARS)
+    return text(column, required=required, max_chars=MAX_TEXT_CHARS, blank_is_missing=True)
 
 
 def where_int(column: list[Any], *, required: bool = False, minimum: int | None = None):

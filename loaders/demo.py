@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from loaders import ledger
-from loaders.common import KST
 from loaders.dbt_run import dbt
 from loaders.pipeline import (
     ConfigError,
@@ -34,6 +33,7 @@ from loaders.pipeline import (
     make_source,
     one_sentence,
 )
+from loaders.records import KST
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from loaders import warehouse
-from loaders.common import PLATFORMS, reset_poll_stats
+from loaders.records import PLATFORMS, reset_poll_stats
 
 log = logging.getLogger("gst.pipeline")
 
@@ -224,18 +224,6 @@ def one_sentence(platform: str, exc: BaseException) -> str:
     return text if text.startswith(platform) else f"{platform}: {text}"
 
 
-class _RetryCounter(logging.Handler):
-    """Counts retry warnings logged by the platforms' HTTP sessions (logger `gst.<platform>`)."""
-
-    def __init__(self, stats: Any, platform: str):
-        super().__init__(logging.WARNING)
-        self.stats, self.platform = stats, platform
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name == f"gst.{self.platform}" and "retry" in record.getMessage():
-            self.stats.retry()
-
-
 def finish_pending(pipeline: Any) -> bool:
     """Normalize and load packages left by an interrupted run; True if there were any."""
     if not pipeline.has_pending_data:
@@ -282,8 +270,6 @@ def _load_platform(
 ) -> PlatformReport:
     report = PlatformReport(platform)
     stats = reset_poll_stats(platform, listener)
-    counter = _RetryCounter(stats, platform)
-    logging.getLogger("gst").addHandler(counter)
     started = time.monotonic()
     try:
         pipeline = make_pipeline(platform, target)
@@ -302,8 +288,6 @@ def _load_platform(
         report.status = "failed"
         report.error = one_sentence(platform, exc)
         log.debug("%s failed", platform, exc_info=True)
-    finally:
-        logging.getLogger("gst").removeHandler(counter)
     report.pages, report.retries = stats.pages, stats.retries
     report.quarantined = max(report.quarantined, stats.quarantined)
     report.seconds = time.monotonic() - started

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from loaders import columns as col
-from loaders.common import (
+from loaders.records import (
+    Poll,
     Quarantined,
     Where,
     arrow_columns,
@@ -50,17 +50,6 @@ CHANNELS_SCHEMA = pa.schema(
 )
 LIVES_COLUMNS = arrow_columns(LIVES_SCHEMA)
 CHANNELS_COLUMNS = arrow_columns(CHANNELS_SCHEMA)
-
-
-class Poll:
-    """Identity of one Chzzk poll: every row of it shares observed_at and poll_id."""
-
-    def __init__(self, poll_id: str, observed_at: datetime, api_variant: str):
-        self.poll_id, self.observed_at, self.api_variant = poll_id, observed_at, api_variant
-
-    def quarantine(self, endpoint: str, reason: str, payload: Any) -> Quarantined:
-        text = payload if isinstance(payload, str) else item_json(payload)
-        return Quarantined("chzzk", endpoint, reason, text, self.poll_id, self.observed_at)
 
 
 def live_row(item: Any, where: Where, poll: Poll) -> dict[str, Any]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders import columns as col
-from loaders.common import (
+from loaders.records import (
     BadPayload,
+    Poll,
     Quarantined,
     Where,
     arrow_columns,
@@ -49,17 +49,6 @@ CATEGORIES_SCHEMA = pa.schema(
 )
 BROADS_COLUMNS = arrow_columns(BROADS_SCHEMA)
 CATEGORIES_COLUMNS = arrow_columns(CATEGORIES_SCHEMA)
-
-
-class Poll:
-    """Identity of one SOOP poll: every row of it shares observed_at and poll_id."""
-
-    def __init__(self, poll_id: str, observed_at: datetime, api_variant: str):
-        self.poll_id, self.observed_at, self.api_variant = poll_id, observed_at, api_variant
-
-    def quarantine(self, endpoint: str, reason: str, payload: Any) -> Quarantined:
-        text = payload if isinstance(payload, str) else item_json(payload)
-        return Quarantined("soop", endpoint, reason, text, self.poll_id, self.observed_at)
 
 
 def category_no(value: Any, where: Where, field: str, *, required: bool = False) -> str | None:

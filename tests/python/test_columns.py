@@ -13,7 +13,7 @@ import pytest
 
 from loaders import columns as col
 from loaders.chzzk import helpers as chzzk
-from loaders.common import Where
+from loaders.records import Where
 from loaders.soop import helpers as soop
 from loaders.twitch import helpers as twitch
 
@@ -118,7 +118,7 @@ class Chzzk:
 class Twitch:
     name = "twitch"
     item = staticmethod(twitch_item)
-    where = ("twitch", "/helix/streams")
+    where = Where("twitch", "/helix/streams")
     poll = "twitch:20261102T123000Z"
 
     def _read(self, items, seen, fast):

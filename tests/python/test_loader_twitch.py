@@ -17,8 +17,8 @@ import dlt
 import pytest
 import requests
 
+from loaders.http import header_wait_seconds
 from loaders.twitch import twitch_source
-from loaders.twitch.client import header_wait_seconds
 
 DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=UTC)
 SECRET, TOKEN = "s3cr3t-client-secret", "tok-abcdef-123456"
