@@ -19,14 +19,14 @@ import streamlit as st  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.filters import sidebar  # noqa: E402
 from dashboard.views import game, home, rankings, streamer  # noqa: E402
-from loaders.ledger import LedgerError  # noqa: E402
+from loaders.warehouse import WarehouseError  # noqa: E402
 
 
 def main() -> None:
     st.set_page_config(page_title="Game & Stream Trends", page_icon="🎮", layout="wide")
     try:
         filters = sidebar()
-    except LedgerError as exc:
+    except WarehouseError as exc:
         st.error(f"The warehouse cannot be read ({data.target()}): {exc}")
         st.stop()
     if filters is None:

@@ -214,13 +214,13 @@ def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb"
     from loaders.http import TRANSPORTS
     from loaders.pipeline import (
         PlatformReport,
-        destination,
-        finish_pending,
+        load_sequence,
         make_pipeline,
         make_source,
         one_sentence,
         resolve_platforms,
     )
+    from loaders.warehouse import destination
 
     names = resolve_platforms(platforms)
     destination(target)
@@ -237,22 +237,21 @@ def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb"
         env_key = f"SOURCES__{name.upper()}__MAX_ATTEMPTS"
         saved = os.environ.get(env_key)
         os.environ[env_key] = "1"
-        try:
-            pipeline = make_pipeline(name, target)
-            finish_pending(pipeline)
+
+        def recorded(name: str = name, polls: dict = polls, report: Any = report) -> Iterator[Any]:
+            """The platform's source once per recorded poll, served from its files."""
             for poll, files in polls.items():
                 adapter = ReplayAdapter(name, poll, [_read(fs, f) for f in files])
                 TRANSPORTS.append(adapter)
                 try:
-                    pipeline.extract(make_source(name))
+                    yield make_source(name)  # extracted while the adapter is mounted
                 finally:
                     TRANSPORTS.remove(adapter)
                 report.pages += len(files)
-            pipeline.normalize()
-            pipeline.load().raise_on_failed_jobs()
-            counts = pipeline.last_trace.last_normalize_info.row_counts
-            report.rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}
-            report.quarantined = counts.get("quarantine", 0)
+
+        try:
+            pipeline = make_pipeline(name, target)
+            report.rows, report.quarantined = load_sequence(pipeline, recorded())
             report.status = "ok"
         except Exception as exc:
             report.status, report.error = "failed", one_sentence(name, exc)

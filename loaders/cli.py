@@ -101,11 +101,11 @@ def status(
     limit: int = typer.Option(20, help="How many of the latest runs to show."),
 ) -> None:
     """Latest load/build/validate runs and each platform's freshness."""
-    from loaders import ledger
+    from loaders import ledger, warehouse
 
     try:
         ledger.print_status(target, limit)
-    except ledger.LedgerError as exc:
+    except (warehouse.WarehouseError, warehouse.SettingError) as exc:
         raise UserError(str(exc)) from exc
 
 

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from loaders import alerts, ledger
+from loaders import alerts, ledger, warehouse
 from loaders.cli import app
 
 SECRET = "sekret-webhook-test-4f9a1c"
@@ -155,7 +155,7 @@ def test_status_shows_runs_and_platform_freshness(wh):
 
 def test_status_on_a_missing_warehouse_is_a_user_error(tmp_path, monkeypatch):
     monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
-    with pytest.raises(ledger.LedgerError, match="does not exist"):
+    with pytest.raises(warehouse.WarehouseError, match="does not exist"):
         ledger.recent_runs("duckdb")
 
 
