@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from loaders import warehouse
+from loaders import alerts, warehouse
 from loaders.records import PLATFORMS, reset_poll_stats
 
 log = logging.getLogger("gst.pipeline")
@@ -161,7 +161,10 @@ def load_extracted(pipeline: Any) -> tuple[dict[str, int], int]:
     """Normalize and load every extracted package of `pipeline`: (rows per raw table,
     quarantined rows) of what was normalized."""
     pipeline.normalize()
-    pipeline.load().raise_on_failed_jobs()
+    loaded = pipeline.load()
+    loaded.raise_on_failed_jobs()
+    # new columns or variant columns on existing raw tables: a webhook alert (README)
+    alerts.notify_schema_drift(loaded, pipeline.pipeline_name.removeprefix("gst_"))
     info = pipeline.last_trace.last_normalize_info
     counts = info.row_counts if info else {}
     rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import dlt
 import pytest
-from test_loader_twitch import FakeApi
 
 from loaders.steam import steam_source
 from loaders.steam.helpers import appdetails_params, due_apps, seed_appids
+from tests.support.fake_api import FakeApi
 
 DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=UTC)
 POLL = "steam:20261102T001000Z"
@@ -19,10 +19,8 @@ DETAILS = "/api/appdetails"
 
 
 @pytest.fixture
-def api():
-    fake = FakeApi()
-    yield fake
-    fake.close()
+def api(fake_api):
+    return fake_api
 
 
 @pytest.fixture(autouse=True)
