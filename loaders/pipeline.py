@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from loaders import alerts, warehouse
+from loaders import alerts, ledger, warehouse
 from loaders.records import PLATFORMS, reset_poll_stats
 
 log = logging.getLogger("gst.pipeline")
@@ -185,28 +185,15 @@ def load_platform(
     platform: str, target: str = "duckdb", listener: Callable[[Any], None] | None = None
 ) -> PlatformReport:
     """One poll of one platform into the target; failures end up in the report."""
-    with _ledger(platform, target) as entry:
-        report = _load_platform(platform, target, listener)
-        if entry is not None:
-            entry.update(
-                rows_loaded=sum(n for t, n in report.rows.items() if t != "quarantine"),
-                retries=report.retries,
-                quarantined=report.quarantined,
-                **({"status": "failed", "message": report.error} if report.error else {}),
-            )
-    return report
-
-
-@contextlib.contextmanager
-def _ledger(platform: str, target: str) -> Iterator[Any]:
-    """The run's row in ops.run_ledger (loaders.ledger), when that module is installed."""
-    try:
-        from loaders import ledger
-    except ImportError:
-        yield None
-        return
     with ledger.run("load", target, platform=platform) as entry:
-        yield entry
+        report = _load_platform(platform, target, listener)
+        entry.update(
+            rows_loaded=sum(report.rows.values()),
+            retries=report.retries,
+            quarantined=report.quarantined,
+            **({"status": "failed", "message": report.error} if report.error else {}),
+        )
+    return report
 
 
 def _one_source(platform: str) -> Iterator[Any]:

@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from simulator import Simulator
 
+pytestmark = pytest.mark.slow
+
 PLATFORMS = ("chzzk", "soop", "twitch", "steam")
 FILE_NAME = re.compile(
     r"^(chzzk|soop|twitch|steam)/date=\d{4}-\d{2}-\d{2}/hour=\d{2}/"

@@ -393,6 +393,7 @@ def test_bad_input_quarantined_rest_loaded(api, tmp_path):
     assert {r[0] for r in query(pipeline, "select poll_id from quarantine")} == {POLL}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faults", [0.0, 0.3])
 def test_against_simulator(tmp_path, monkeypatch, faults):
     from simulator import Simulator

@@ -329,6 +329,7 @@ def test_bad_items_and_pages_quarantined_rest_loaded(api, tmp_path, caplog):
     assert len(api.hits("/helix/games/top")) > 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faults", [0.0, 0.3])
 def test_against_simulator(tmp_path, monkeypatch, faults):
     from simulator import Simulator
