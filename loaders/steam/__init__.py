@@ -39,7 +39,7 @@ from loaders.steam import settings
 
 PLATFORM = "steam"
 log = logging.getLogger(f"gst.{PLATFORM}")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SEED_FILE = Path(__file__).with_name(settings.SEED_GAMES)
 
 _OBS = {"data_type": "timestamp", "timezone": True, "nullable": False}
 _APPID = {"data_type": "bigint", "nullable": False}
@@ -184,7 +184,7 @@ def steam_source(
         http=http,
         clock=clock,
         appids=appids,
-        seed_path=Path(seed_path) if seed_path else PROJECT_ROOT / settings.SEED_GAMES,
+        seed_path=Path(seed_path) if seed_path else SEED_FILE,
         include_most_played=include_most_played,
         price_chunk_size=price_chunk_size,
         max_store_calls=max_store_calls,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dlt
 import pytest
 
-from loaders.steam import steam_source
+from loaders.steam import SEED_FILE, steam_source
 from loaders.steam.helpers import appdetails_params, due_apps, seed_appids
 from tests.support.fake_api import FakeApi
 
@@ -200,6 +201,15 @@ def test_full_poll_with_chart_players_prices(api, tmp_path):
     ]
     price_calls = [c for c in api.hits(DETAILS) if "filters" in c["query"]]
     assert len(price_calls) == 1 and price_calls[0]["query"]["cc"] == "kr"
+
+
+def test_packaged_seed_is_the_dbt_seed():
+    """The Steam source ships a copy of seeds/games.csv as package data (an installed loader
+    has no project checkout): after a seed change, copy it with
+    `cp seeds/games.csv loaders/steam/games.csv`."""
+    root = Path(__file__).resolve().parents[2]
+    assert SEED_FILE.read_bytes() == (root / "seeds" / "games.csv").read_bytes()
+    assert len(seed_appids(SEED_FILE)) >= 10
 
 
 def test_seed_file_adds_tracked_apps(api, tmp_path):
