@@ -108,15 +108,15 @@ def broads_table(items: list, poll: Poll) -> pa.Table:
         BROADS_SCHEMA,
         (poll.poll_id, poll.observed_at, poll.api_variant),
         [
-            col.where_int(get("broad_no"), required=True, minimum=0),
-            col.where_text(get("user_id"), required=True),
-            col.where_text(get("user_nick")),
-            col.where_text(get("broad_title")),
+            col.integer(get("broad_no"), required=True, minimum=0),
+            col.text(get("user_id"), required=True),
+            col.text(get("user_nick")),
+            col.text(get("broad_title")),
             category_numbers(get("broad_cate_no")),
             col.kst_time(get("broad_start"), poll.observed_at),
-            col.where_int(get("total_view_cnt"), required=True, minimum=0),
-            col.where_int(get("broad_grade"), minimum=0),
-            col.where_bool(get("is_password")),
+            col.integer(get("total_view_cnt"), required=True, minimum=0),
+            col.integer(get("broad_grade"), minimum=0),
+            col.boolean(get("is_password")),
         ],
     )
 
