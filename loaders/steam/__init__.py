@@ -171,11 +171,16 @@ def steam_source(
     backoff_seconds: float = 2.0,
     max_wait_seconds: float = 60.0,
     poll_budget_seconds: float = 900.0,
+    timeout_seconds: float = 30.0,
 ) -> Any:
     """One poll of Steam. Config resolves from `SOURCES__STEAM__<KEY>` (no key needed)."""
     clock = Poll(PLATFORM)
     policy = RetryPolicy(
-        max_attempts, backoff_seconds, max_wait_seconds, poll_budget_seconds=poll_budget_seconds
+        max_attempts,
+        backoff_seconds,
+        max_wait_seconds,
+        poll_budget_seconds=poll_budget_seconds,
+        timeout_seconds=timeout_seconds,
     )
     http = PoliteSession(PLATFORM, policy, clock, log)
     poll = SteamPoll(

@@ -132,12 +132,17 @@ def twitch_source(
     backoff_seconds: float = 1.0,
     max_wait_seconds: float = 60.0,
     poll_budget_seconds: float = 900.0,
+    timeout_seconds: float = 30.0,
 ) -> Any:
     """One poll of Twitch: live streams (all, or the top `max_streams` by viewers) and the
     top `top_games` games. Config/secrets resolve from `SOURCES__TWITCH__<KEY>`."""
     clock = Poll(PLATFORM)
     policy = RetryPolicy(
-        max_attempts, backoff_seconds, max_wait_seconds, poll_budget_seconds=poll_budget_seconds
+        max_attempts,
+        backoff_seconds,
+        max_wait_seconds,
+        poll_budget_seconds=poll_budget_seconds,
+        timeout_seconds=timeout_seconds,
     )
     http = PoliteSession(PLATFORM, policy, clock, log)
     auth = AppToken(
