@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import dlt
-import pendulum
 import pyarrow as pa
+from dlt.common import pendulum
 from dlt.common.configuration import configspec
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from requests import PreparedRequest, Response
@@ -188,9 +188,10 @@ def _paged_tables(
         for items, _response in _pages(client, path, first):
             poll, at = clock.poll_id, clock.now()
             table, bad = read(items, where, poll, at)
-            for exc, item in bad:
+            for exc, _item in bad:
                 log.warning("%s (item quarantined)", exc)
-                yield quarantine_batch([clock.quarantine(path, str(exc), item)])
+            if bad:
+                yield quarantine_batch([clock.quarantine(path, str(e), item) for e, item in bad])
             keep = seen.keep(table, keys)
             if not all(keep):
                 table = table.filter(pa.array(keep, pa.bool_()))

@@ -191,6 +191,7 @@ def test_ledger_records_loads_and_builds(built):
     assert kinds == 3
 
 
+@pytest.mark.e2e
 def test_window_with_nobody_live_fails_with_a_reason(tmp_path, monkeypatch):
     # 09:00-10:12 KST at 10 channels: the simulated streamers are all offline; the demo must
     # say so instead of failing deep in dbt or reporting "bad data"
