@@ -18,9 +18,12 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 install: $(STAMP) profiles.yml
 
 # The venv installs exactly the tested set in requirements.lock (hash-checked), then the
-# project itself without dependencies. It is (re)built only when the lock changes.
+# project itself without dependencies. It is (re)built only when the lock changes. pip itself is
+# pinned too: older pips refuse a hash-checked lock whose packages ask for extras.
+PIP_VERSION := 26.3
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip==$(PIP_VERSION)'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
 		-r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -66,6 +69,7 @@ LATEST := .venv-latest
 test-latest: profiles.yml
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check \
 		--upgrade --upgrade-strategy eager -e '.[dev]'
 	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/installed.txt
@@ -85,10 +89,12 @@ dashboard: install
 	$(BIN)/gst dashboard --port $(PORT)
 
 ## Benchmarks (not part of `make test`): the loader vs a plain requests -> pyarrow -> DuckDB
-## baseline, then dbt full builds at 1/7/30 days and an incremental build (bench/results/*.csv).
+## baseline, then dbt full builds at 1/7/30 days and an incremental build, then bronze bytes
+## (raw JSON / gzip pages / compacted Parquet) and compaction speed (bench/results/*.csv).
 bench: install
 	$(BIN)/python bench/loader_bench.py $(LOADER_BENCH_ARGS)
 	$(BIN)/python bench/dbt_bench.py $(DBT_BENCH_ARGS)
+	$(BIN)/python bench/bronze_bench.py $(BRONZE_BENCH_ARGS)
 
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache .venv-latest

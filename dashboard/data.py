@@ -90,6 +90,19 @@ def live_channels() -> pd.DataFrame:
     )
 
 
+def quarantine_days(lo: date, hi: date) -> pd.DataFrame:
+    """Pages and items the loaders rejected per platform, day, endpoint (fct_quarantine_daily)."""
+    if not has_model("fct_quarantine_daily"):
+        return pd.DataFrame()
+    return query(
+        "select quarantine_date, platform, endpoint, quarantined_count, sample_reason "
+        "from gold.fct_quarantine_daily "
+        "where quarantine_date between ? and ? "
+        "order by quarantine_date desc, platform, endpoint",
+        (lo, hi),
+    )
+
+
 def rankings(platform: str, day: date, search: str = "", limit: int = 100) -> pd.DataFrame:
     return query(
         "select r.hours_watched_rank as rank, g.name_en as game, g.name_ko as game_ko, "

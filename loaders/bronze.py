@@ -1,4 +1,4 @@
-"""Bronze: every raw API response page, gzip-compressed, and loads replayed from those files.
+"""Bronze: every raw API response page, gzip-compressed (replay: `loaders.bronze_replay`).
 
 `gst load --bronze PATH` records each final response (after retries) that a platform's
 `PoliteSession` receives to
@@ -21,15 +21,13 @@ import contextlib
 import gzip
 import json
 import threading
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from requests import Response
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from loaders.records import observed_at_from_response, poll_id
 
@@ -166,99 +164,3 @@ def list_polls(path: str, platform: str) -> dict[str, list[str]]:
     for name in files:
         polls[name.rsplit("/", 1)[1].rsplit("-", 1)[0]].append(name)
     return {pid: sorted(polls[pid]) for pid in sorted(polls)}
-
-
-class ReplayAdapter(BaseAdapter):
-    """A requests transport answering each request with its recorded response."""
-
-    def __init__(self, platform: str, poll: str, records: list[dict[str, Any]]):
-        super().__init__()
-        self.platform, self.poll = platform, poll
-        self.answers: dict[str, deque] = defaultdict(deque)
-        for record in records:
-            self.answers[record["request"]].append(record)
-
-    def send(self, request: Any, **kwargs: Any) -> Response:
-        key = request_key(request.method or "GET", request.url)
-        queue = self.answers.get(key)
-        if not queue:
-            raise BronzeError(
-                f"{self.platform}: bronze poll {self.poll} has no recorded response for {key}"
-            )
-        record = queue.popleft() if len(queue) > 1 else queue[0]
-        response = Response()
-        response.status_code = record["status"]
-        response.headers = CaseInsensitiveDict(record["headers"])
-        response._content = record["body"].encode()
-        response.encoding = "utf-8"
-        response.url = request.url
-        response.request = request
-        response.reason = "OK" if record["status"] == 200 else "replayed"
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def _read(fs: Any, name: str) -> dict[str, Any]:
-    with fs.open(name, "rb") as handle:
-        return json.loads(gzip.decompress(handle.read()))
-
-
-def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb") -> dict[str, Any]:
-    """Load the warehouse from bronze files: per platform, every recorded poll is extracted
-    through the platform's source (in time order), then all are normalized and loaded.
-    Returns {platform: PlatformReport}."""
-    import os
-
-    from loaders.http import TRANSPORTS
-    from loaders.pipeline import (
-        PlatformReport,
-        load_sequence,
-        make_pipeline,
-        make_source,
-        one_sentence,
-        resolve_platforms,
-    )
-    from loaders.warehouse import destination
-
-    names = resolve_platforms(platforms)
-    destination(target)
-    fs, _root = _fs(path)
-    reports: dict[str, Any] = {}
-    for name in names:
-        report = PlatformReport(name)
-        polls = list_polls(path, name)
-        if not polls:
-            report.status, report.error = "failed", f"{name}: no bronze files under {path}"
-            reports[name] = report
-            continue
-        # a recorded bad body is final: replay must not retry it with backoff waits
-        env_key = f"SOURCES__{name.upper()}__MAX_ATTEMPTS"
-        saved = os.environ.get(env_key)
-        os.environ[env_key] = "1"
-
-        def recorded(name: str = name, polls: dict = polls, report: Any = report) -> Iterator[Any]:
-            """The platform's source once per recorded poll, served from its files."""
-            for poll, files in polls.items():
-                adapter = ReplayAdapter(name, poll, [_read(fs, f) for f in files])
-                TRANSPORTS.append(adapter)
-                try:
-                    yield make_source(name)  # extracted while the adapter is mounted
-                finally:
-                    TRANSPORTS.remove(adapter)
-                report.pages += len(files)
-
-        try:
-            pipeline = make_pipeline(name, target)
-            report.rows, report.quarantined = load_sequence(pipeline, recorded())
-            report.status = "ok"
-        except Exception as exc:
-            report.status, report.error = "failed", one_sentence(name, exc)
-        finally:
-            if saved is None:
-                os.environ.pop(env_key, None)
-            else:
-                os.environ[env_key] = saved
-        reports[name] = report
-    return reports

@@ -144,6 +144,7 @@ def load(
     import contextlib
 
     from loaders import bronze as bronze_files
+    from loaders import bronze_replay
     from loaders.pipeline import ConfigError, run_load
 
     _loader_logging()
@@ -151,7 +152,7 @@ def load(
         raise UserError("load: use either --bronze or --from-bronze, not both")
     try:
         if from_bronze:
-            results = bronze_files.replay(from_bronze, platforms, target)
+            results = bronze_replay.replay(from_bronze, platforms, target)
             for result in results.values():
                 typer.echo(result.summary())
             if any(r.status == "failed" for r in results.values()):
@@ -169,6 +170,44 @@ def load(
         typer.echo(rec.summary())
     if report.failed:
         raise typer.Exit(1)
+
+
+bronze_app = typer.Typer(
+    no_args_is_help=True, help="Bronze files: the raw API responses `gst load --bronze` keeps."
+)
+app.add_typer(bronze_app, name="bronze")
+
+
+@bronze_app.command("compact")
+def bronze_compact(
+    path: Annotated[str, typer.Argument(help="Bronze path or URL, as for `gst load --bronze`.")],
+    date: str = typer.Option(..., help="The UTC day to compact, YYYY-MM-DD."),
+    platform: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeatable option
+        None, help="chzzk, soop, twitch or steam, repeatable (default: all)."
+    ),
+) -> None:
+    """Turn one day's page files into one Parquet file per platform:
+    PATH/platform=<platform>/date=YYYY-MM-DD/<platform>-YYYY-MM-DD.parquet.
+
+    The file is verified before the page files are removed; re-running changes nothing."""
+    from loaders.bronze import BronzeError
+    from loaders.bronze_compact import check_date, compact_day
+    from loaders.pipeline import ConfigError, resolve_platforms
+
+    try:
+        check_date(date)
+        names = resolve_platforms(platform or ["all"])
+    except (ValueError, ConfigError) as exc:
+        raise UserError(f"bronze compact: {exc}") from None
+    reports = []
+    for name in names:
+        try:
+            reports.append(compact_day(path, date, name))
+        except (BronzeError, OSError) as exc:
+            raise UserError(f"bronze compact: {name} {date}: {exc}") from exc
+        typer.echo(reports[-1].summary())
+    if all(r.status == "empty" for r in reports):
+        raise UserError(f"bronze compact: no bronze files of {date} under {path}")
 
 
 @app.command()

@@ -34,6 +34,7 @@ from loaders import warehouse
 CHECKS_FILE = Path(__file__).resolve().parent / "quality" / "checks.yml"
 DEFAULT_DOCS_DIR = Path("data/gx_docs")  # like the warehouse path: relative to the working dir
 SUITES = ("raw", "gold", "all")
+POLL_RECORD = "polls"  # the loaders' per-poll record in each raw schema (loaders/raw_tables.md)
 TARGETS = ("duckdb", "postgres", "redshift")
 MAP_EXPECTATIONS = {
     "expect_column_values_to_not_be_null",
@@ -331,24 +332,25 @@ def _plan_table(
     previous = int(checks.get("volume_previous_polls", 6))
     recent = _poll_counts(wh, table, previous + 1)
     if not recent:
-        plan.notes.append(CheckResult(table, "has polls", False, "table has no rows"))
+        record = _poll_record(wh, schema, name)
+        freshness = _freshness(exp, polls, newest)
+        if record is not None and freshness is not None:
+            # polled, and nobody was there: fresh as long as the polls are
+            plan.notes.append(CheckResult(table, "has rows", True, "every poll saw none", True))
+            plan.batches.append(("poll_record", record, [freshness]))
+        else:
+            plan.notes.append(CheckResult(table, "has polls", False, "table has no rows"))
         plan.batches.append(("columns", f"select * from {table} where 1 = 0", [schema_exp]))
         return plan
-    latest_id, latest_at, _ = recent[0]
+    latest_id, _latest_at, _ = recent[0]
     poll_exps = [schema_exp]
-    hours = float(polls.get("freshness_hours", 3))
-    if newest is not None:
-        threshold = newest - timedelta(hours=hours)
-        poll_exps.append(
-            exp.ExpectColumnMinToBeBetween(
-                column="observed_at",
-                min_value=threshold,
-                meta={
-                    "label": f"latest poll observed_at >= newest poll - {hours:g}h = "
-                    f"{threshold:%Y-%m-%d %H:%M}Z"
-                },
-            )
-        )
+    freshness = _freshness(exp, polls, newest)
+    record = _poll_record(wh, schema, name)
+    if freshness is not None and record is not None:
+        # judged on the polls themselves: a poll that ran and saw nobody live is healthy
+        plan.batches.append(("poll_record", record, [freshness]))
+    elif freshness is not None:
+        poll_exps.append(freshness)
     min_polls = int(checks.get("volume_min_polls", 3))
     if len(recent) >= min_polls:
         median = statistics.median(count for _, _, count in recent[1:])
@@ -381,17 +383,51 @@ def _plan_table(
     return plan
 
 
+def _freshness(exp: Any, polls: dict, newest: datetime | None) -> Any:
+    """The latest poll is at most `freshness_hours` older than the newest poll of any platform."""
+    if newest is None:
+        return None
+    hours = float(polls.get("freshness_hours", 3))
+    threshold = newest - timedelta(hours=hours)
+    return exp.ExpectColumnMinToBeBetween(
+        column="observed_at",
+        min_value=threshold,
+        meta={
+            "label": f"latest poll observed_at >= newest poll - {hours:g}h = "
+            f"{threshold:%Y-%m-%d %H:%M}Z"
+        },
+    )
+
+
+def _poll_record(wh: Any, schema: str, name: str) -> str | None:
+    """SQL for the newest poll of `schema.name` in the loaders' per-poll record
+    (`<schema>.polls`, one row per poll and table, written even when a poll sees nothing), or
+    None for a warehouse without one (rows written by other means: the table's own polls)."""
+    columns = _columns(wh, schema, POLL_RECORD)
+    if not columns or not {"table_name", "observed_at"} <= set(columns):
+        return None
+    where = f"from {schema}.{POLL_RECORD} where table_name = '{name}'"
+    if not int(wh.query(f"select count(*) as n {where}")["n"].iloc[0]):
+        return None
+    return f"select max(observed_at) as observed_at {where}"
+
+
 def _newest_poll(wh: Any, specs: dict[str, dict]) -> datetime | None:
-    """The newest observed_at of any observation table (the reference for freshness)."""
+    """The newest observed_at of any observation table or poll record (the reference for
+    freshness)."""
     newest = None
+    relations = []
     for table, spec in specs.items():
         if not spec.get("polls"):
             continue
         schema, name = table.split(".", 1)
         columns = _columns(wh, schema, name)
-        if not columns or "observed_at" not in columns:
-            continue
-        value = wh.query(f"select max(observed_at) as m from {table}")["m"].iloc[0]
+        if columns and "observed_at" in columns:
+            relations.append(table)
+        if _poll_record(wh, schema, name) is not None:
+            relations.append(f"{schema}.{POLL_RECORD}")
+    for relation in dict.fromkeys(relations):
+        value = wh.query(f"select max(observed_at) as m from {relation}")["m"].iloc[0]
         if value is None or value != value:  # None or NaT
             continue
         moment = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value

@@ -1,4 +1,5 @@
-"""Home: per platform, the latest day against the day before; top games; top streamers."""
+"""Home: per platform, the latest day against the day before; rejected data; top games and
+streamers."""
 
 from __future__ import annotations
 
@@ -66,3 +67,14 @@ def render(f: Filters) -> None:
              "hours_watched": "Hours watched", "peak_viewers": "Peak viewers"},
             "No streamers on this platform.",
         )  # fmt: skip
+
+    rejected = data.quarantine_days(f.start, f.end)
+    if not rejected.empty:
+        total = int(rejected["quarantined_count"].sum())
+        with st.expander(f"Data the loaders rejected in these days: {total:,} pages or items"):
+            table(
+                rejected,
+                {"quarantine_date": "Day (UTC)", "platform": "Platform", "endpoint": "Endpoint",
+                 "quarantined_count": "Rejected", "sample_reason": "Example reason"},
+                "Nothing rejected.",
+            )  # fmt: skip

@@ -109,7 +109,8 @@ def test_bronze_files_hold_no_secrets(tmp_path, monkeypatch, simulated):
 
 
 def test_replay_names_the_request_it_cannot_answer(tmp_path, monkeypatch, simulated):
-    from loaders.bronze import recording, replay
+    from loaders.bronze import recording
+    from loaders.bronze_replay import replay
     from loaders.pipeline import load_platform
 
     monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "live.duckdb"))

@@ -207,6 +207,18 @@ def test_home_shows_top_games_and_streamers_and_the_game_search_filters(page, se
     ):
         metric = page.locator('[data-testid="stMetric"]', has_text="Peak viewers")
         expect(metric.filter(has_text=f"{peak:,}")).not_to_have_count(0)
+    # what the loaders rejected in the shown days (fct_quarantine_daily): a total, or nothing
+    [(rejected,)] = rows(
+        warehouse,
+        "select coalesce(sum(quarantined_count), 0) from gold.fct_quarantine_daily "
+        "where quarantine_date between (select min(game_date) from gold.fct_game_daily) "
+        "and (select max(game_date) from gold.fct_game_daily)",
+    )
+    notice = page.get_by_text("Data the loaders rejected in these days")
+    if rejected:
+        expect(notice).to_contain_text(f"{rejected:,} pages or items")
+    else:
+        expect(notice).to_have_count(0)
     shoot(page, "home")
 
     # search by the Korean name of the second game: the first one leaves the chart

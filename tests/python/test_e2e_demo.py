@@ -210,3 +210,20 @@ def test_window_with_nobody_live_fails_with_a_reason(tmp_path, monkeypatch):
     assert "00:00-01:12 UTC (09:00-10:12 KST) at 10 channels" in str(failed.value)
     with warehouse.connect("duckdb") as con:  # the polls themselves were loaded and recorded
         assert con.rows("select count(*) as n from raw_steam.current_players")[0]["n"] > 0
+
+
+@pytest.mark.e2e
+def test_dbt_in_the_loading_process_runs_with_the_warehouse_settings(built):
+    # The path that once broke on a fresh install: the demo loads (DuckDB capped at the loader's
+    # GST_LOADER_MEMORY_LIMIT, default 128MB) and then builds with dbt in the same process, on
+    # the same DuckDB instance. The build above passed; dbt must also see its own memory limit.
+    target, _ = built
+    if target != "duckdb":
+        pytest.skip("DuckDB shares one instance per process; servers do not")
+    assert "GST_LOADER_MEMORY_LIMIT" not in os.environ  # the default cap was in force
+    assert os.environ.get("GST_DUCKDB_MEMORY_LIMIT", "1GB") == "1GB"
+    result = dbt(
+        "show", "--inline", "select current_setting('memory_limit') as m", target=target, quiet=True
+    )
+    number, unit = str(result.results[0].agate_table.rows[0][0]).split()
+    assert unit == "MiB" and 900 < float(number) < 1100, (number, unit)

@@ -28,7 +28,9 @@ FLOORS = {
     "loaders.ledger": 1,
     "loaders.dbt_run": 3,
     "loaders.validate": 4,
-    "loaders.bronze": 4,
+    "loaders.bronze": 3,
+    "loaders.bronze_compact": 4,
+    "loaders.bronze_replay": 5,
     "loaders.demo": 5,
     "loaders.cli": 6,
 }

@@ -114,7 +114,7 @@ final as (
         cast(aggregated.avg_viewers as {{ dbt.type_float() }}) as avg_viewers,
         aggregated.observation_count * {{ poll_minutes }} as airtime_minutes,
         cast(
-            aggregated.avg_viewers * aggregated.observation_count * {{ poll_minutes }} / 60.0
+            {{ hours_watched('aggregated.avg_viewers * aggregated.observation_count') }}
             as {{ dbt.type_float() }}
         ) as hours_watched,
         coalesce(game_lists.games_played, 0) as games_played,

@@ -6,48 +6,12 @@
     channels at one poll). Uncategorised broadcasts form their own row with
     a null category_id.
 -#}
-{%- set poll_minutes = var('poll_interval_minutes') %}
 
 with
 
-observations as (
+category_viewers_polled as (
 
-    select * from {{ ref('int_stream_observations_unioned') }}
-
-),
-
-platform_polls as (
-
-    select
-        platform,
-        observed_hour,
-        count(distinct observed_at) as poll_count
-    from observations
-    group by
-        platform,
-        observed_hour
-
-),
-
-per_poll as (
-
-    select
-        platform,
-        observed_hour,
-        observed_at,
-        category_id,
-        max(category_name) as category_name,
-        max(category_kind) as category_kind,
-        max(game_key) as game_key,
-        max(steam_appid) as steam_appid,
-        sum(viewer_count) as viewer_count,
-        count(*) as channel_count
-    from observations
-    group by
-        platform,
-        observed_hour,
-        observed_at,
-        category_id
+    select * from {{ ref('int_category_viewers_polled') }}
 
 ),
 
@@ -55,21 +19,22 @@ hourly as (
 
     select
         platform,
-        observed_hour,
+        hour_at,
         category_id,
         max(category_name) as category_name,
         max(category_kind) as category_kind,
         max(game_key) as game_key,
         max(steam_appid) as steam_appid,
+        max(poll_count) as poll_count,
         count(*) as live_poll_count,
         sum(viewer_count) as viewer_count_sum,
         max(viewer_count) as peak_viewers,
         sum(channel_count) as channel_count_sum,
         max(channel_count) as peak_channels
-    from per_poll
+    from category_viewers_polled
     group by
         platform,
-        observed_hour,
+        hour_at,
         category_id
 
 ),
@@ -77,33 +42,21 @@ hourly as (
 final as (
 
     select
-        hourly.platform,
-        hourly.observed_hour as hour_at,
-        hourly.category_id,
-        hourly.category_name,
-        hourly.category_kind,
-        hourly.game_key,
-        hourly.steam_appid,
-        platform_polls.poll_count,
-        hourly.live_poll_count,
-        cast(
-            1.0 * hourly.viewer_count_sum / platform_polls.poll_count
-            as {{ dbt.type_float() }}
-        ) as avg_viewers,
-        hourly.peak_viewers,
-        cast(
-            1.0 * hourly.channel_count_sum / platform_polls.poll_count
-            as {{ dbt.type_float() }}
-        ) as avg_channels,
-        hourly.peak_channels,
-        cast(
-            hourly.viewer_count_sum * {{ poll_minutes }} / 60.0 as {{ dbt.type_float() }}
-        ) as hours_watched
+        platform,
+        hour_at,
+        category_id,
+        category_name,
+        category_kind,
+        game_key,
+        steam_appid,
+        poll_count,
+        live_poll_count,
+        cast(1.0 * viewer_count_sum / poll_count as {{ dbt.type_float() }}) as avg_viewers,
+        peak_viewers,
+        cast(1.0 * channel_count_sum / poll_count as {{ dbt.type_float() }}) as avg_channels,
+        peak_channels,
+        cast({{ hours_watched('viewer_count_sum') }} as {{ dbt.type_float() }}) as hours_watched
     from hourly
-    inner join platform_polls
-        on
-            hourly.platform = platform_polls.platform
-            and hourly.observed_hour = platform_polls.observed_hour
 
 )
 

@@ -15,7 +15,6 @@
     the hours from var('lookback_hours') before the newest hour already
     built (delete+insert on game_hour_id).
 -#}
-{%- set poll_minutes = var('poll_interval_minutes') %}
 {%- set hour_filter -%}
     {%- if is_incremental() %}
         >= (
@@ -27,11 +26,11 @@
 
 with
 
-observations as (
+game_viewers_hourly as (
 
-    select * from {{ ref('int_stream_observations_unioned') }}
+    select * from {{ ref('int_game_viewers_hourly') }}
     {%- if is_incremental() %}
-        where observed_hour {{ hour_filter }}
+        where hour_at {{ hour_filter }}
     {%- endif %}
 
 ),
@@ -59,128 +58,23 @@ price_periods as (
 
 ),
 
-platform_polls as (
-
-    select
-        platform,
-        observed_hour,
-        count(distinct observed_at) as poll_count
-    from observations
-    group by
-        platform,
-        observed_hour
-
-),
-
-per_poll as (
-
-    {#-
-        The game's audience at each poll of a platform; poll_slot_at puts
-        the platforms' polls of one polling round (same poll interval) side
-        by side for the cross-platform peaks.
-    #}
-    select
-        platform,
-        game_key,
-        observed_hour,
-        observed_at,
-        {{ dbt.dateadd(
-            'minute',
-            'cast(floor(' ~ dbt.datediff('observed_hour', 'observed_at', 'minute')
-                ~ ' / ' ~ poll_minutes ~ '.0) * ' ~ poll_minutes ~ ' as integer)',
-            'observed_hour'
-        ) }} as poll_slot_at,
-        sum(viewer_count) as viewer_count,
-        count(*) as channel_count
-    from observations
-    where game_key is not null
-    group by
-        platform,
-        game_key,
-        observed_hour,
-        observed_at
-
-),
-
 platform_hourly as (
 
-    select
-        per_poll.game_key,
-        per_poll.platform,
-        per_poll.observed_hour as hour_at,
-        1.0 * sum(per_poll.viewer_count) / max(platform_polls.poll_count) as avg_viewers,
-        max(per_poll.viewer_count) as peak_viewers,
-        1.0 * sum(per_poll.channel_count) / max(platform_polls.poll_count) as avg_channels,
-        max(per_poll.channel_count) as peak_channels,
-        sum(per_poll.channel_count) * {{ poll_minutes }} / 60.0 as airtime_hours,
-        sum(per_poll.viewer_count) * {{ poll_minutes }} / 60.0 as hours_watched
-    from per_poll
-    inner join platform_polls
-        on
-            per_poll.platform = platform_polls.platform
-            and per_poll.observed_hour = platform_polls.observed_hour
-    group by
-        per_poll.game_key,
-        per_poll.platform,
-        per_poll.observed_hour
-
-),
-
-slot_totals as (
-
-    select
-        game_key,
-        observed_hour,
-        poll_slot_at,
-        sum(viewer_count) as viewer_count,
-        sum(channel_count) as channel_count
-    from per_poll
-    group by
-        game_key,
-        observed_hour,
-        poll_slot_at
-
-),
-
-slot_peaks as (
-
-    select
-        game_key,
-        observed_hour as hour_at,
-        max(viewer_count) as peak_viewers,
-        max(channel_count) as peak_channels
-    from slot_totals
-    group by
-        game_key,
-        observed_hour
+    select * from game_viewers_hourly
+    where platform <> 'all'
 
 ),
 
 all_platforms_hourly as (
 
-    select
-        platform_hourly.game_key,
-        'all' as platform,
-        platform_hourly.hour_at,
-        sum(platform_hourly.avg_viewers) as avg_viewers,
-        max(slot_peaks.peak_viewers) as peak_viewers,
-        sum(platform_hourly.avg_channels) as avg_channels,
-        max(slot_peaks.peak_channels) as peak_channels,
-        sum(platform_hourly.airtime_hours) as airtime_hours,
-        sum(platform_hourly.hours_watched) as hours_watched
-    from platform_hourly
-    inner join slot_peaks
-        on
-            platform_hourly.game_key = slot_peaks.game_key
-            and platform_hourly.hour_at = slot_peaks.hour_at
-    group by
-        platform_hourly.game_key,
-        platform_hourly.hour_at
+    select * from game_viewers_hourly
+    where platform = 'all'
 
 ),
 
 all_platforms_with_steam as (
 
+    {#- The 'all' rows also exist for hours with Steam players but nobody live. #}
     select
         coalesce(all_platforms_hourly.game_key, steam_players.game_key) as game_key,
         'all' as platform,
@@ -201,7 +95,17 @@ all_platforms_with_steam as (
 
 unioned as (
 
-    select * from platform_hourly
+    select
+        game_key,
+        platform,
+        hour_at,
+        avg_viewers,
+        peak_viewers,
+        avg_channels,
+        peak_channels,
+        airtime_hours,
+        hours_watched
+    from platform_hourly
     union all
     select * from all_platforms_with_steam
 

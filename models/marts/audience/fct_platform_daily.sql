@@ -5,9 +5,13 @@
     average and peak concurrent viewers and channels over the day's polls,
     airtime and hours watched. The Home page's "today vs the day before".
 -#}
-{%- set poll_minutes = var('poll_interval_minutes') %}
-
 with
+
+category_viewers_polled as (
+
+    select * from {{ ref('int_category_viewers_polled') }}
+
+),
 
 observations as (
 
@@ -19,14 +23,14 @@ per_poll as (
 
     select
         platform,
-        cast(observed_hour as date) as activity_date,
+        cast(hour_at as date) as activity_date,
         observed_at,
         sum(viewer_count) as viewer_count,
-        count(*) as channel_count
-    from observations
+        sum(channel_count) as channel_count
+    from category_viewers_polled
     group by
         platform,
-        cast(observed_hour as date),
+        cast(hour_at as date),
         observed_at
 
 ),
@@ -41,8 +45,8 @@ per_day_polls as (
         max(viewer_count) as peak_viewers,
         1.0 * sum(channel_count) / count(*) as avg_channels,
         max(channel_count) as peak_channels,
-        sum(channel_count) * {{ poll_minutes }} / 60.0 as airtime_hours,
-        sum(viewer_count) * {{ poll_minutes }} / 60.0 as hours_watched
+        {{ airtime_hours('sum(channel_count)') }} as airtime_hours,
+        {{ hours_watched('sum(viewer_count)') }} as hours_watched
     from per_poll
     group by
         platform,

@@ -10,8 +10,8 @@ with
 
 observed_hours as (
 
-    select observed_hour as hour_at
-    from {{ ref('int_stream_observations_unioned') }}
+    select hour_at
+    from {{ ref('int_category_viewers_hourly') }}
 
     union all
 

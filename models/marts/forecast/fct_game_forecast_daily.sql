@@ -5,17 +5,17 @@
     with the actual value and the error beside it. Method: docs block
     `game_forecast` in _forecast__docs.md.
 -#}
-{%- set trend_days = var('forecast_trend_days', 3) | int(3) %}
-{%- set trend_min = var('forecast_trend_min', 0.5) | float(0.5) %}
-{%- set trend_max = var('forecast_trend_max', 2.0) | float(2.0) %}
-{%- set min_day_hours = var('forecast_min_day_hours', 20) | int(20) %}
+{%- set trend_days = var('forecast_trend_days') | int(3) %}
+{%- set trend_min = var('forecast_trend_min') | float(0.5) %}
+{%- set trend_max = var('forecast_trend_max') | float(2.0) %}
+{%- set min_day_hours = var('forecast_min_day_hours') | int(20) %}
 {%- set float_type = 'double precision' %}
 
 with
 
-players_hourly as (
+steam_players_daily as (
 
-    select * from {{ ref('int_steam_players_hourly') }}
+    select * from {{ ref('int_steam_players_daily') }}
 
 ),
 
@@ -25,19 +25,22 @@ category_viewers_hourly as (
 
 ),
 
+game_viewers_hourly as (
+
+    select * from {{ ref('int_game_viewers_hourly') }}
+    where platform = 'all'
+
+),
+
 players_daily as (
 
     select
         game_key,
-        cast({{ dbt.date_trunc('day', 'hour_at') }} as date) as metric_date,
-        count(*) as hour_count,
-        avg(avg_players) as players_avg,
-        max(peak_players) as players_peak
-    from players_hourly
-    where game_key is not null
-    group by
-        game_key,
-        cast({{ dbt.date_trunc('day', 'hour_at') }} as date)
+        player_date as metric_date,
+        hour_count,
+        avg_players as players_avg,
+        peak_players as players_peak
+    from steam_players_daily
 
 ),
 
@@ -59,8 +62,7 @@ game_viewers_daily as (
         cast({{ dbt.date_trunc('day', 'hour_at') }} as date) as metric_date,
         sum(avg_viewers) as viewer_hours,
         sum(hours_watched) as hours_watched
-    from category_viewers_hourly
-    where game_key is not null
+    from game_viewers_hourly
     group by
         game_key,
         cast({{ dbt.date_trunc('day', 'hour_at') }} as date)

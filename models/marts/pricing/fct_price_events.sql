@@ -4,9 +4,9 @@
     event on Steam players and on stream viewers (all platforms). Windows and
     formulas: docs block `price_effects` in _pricing__docs.md.
 -#}
-{%- set window_hours = var('price_effect_window_hours', 24) | int(24) %}
-{%- set baseline_days = var('price_effect_baseline_days', 3) | int(3) %}
-{%- set min_hours = var('price_effect_min_hours', 6) | int(6) %}
+{%- set window_hours = var('price_effect_window_hours') | int(24) %}
+{%- set baseline_days = var('price_effect_baseline_days') | int(3) %}
+{%- set min_hours = var('price_effect_min_hours') | int(6) %}
 {%- set float_type = 'double precision' %}
 
 with
@@ -23,9 +23,15 @@ players_hourly as (
 
 ),
 
-category_viewers_hourly as (
+category_viewers_polled as (
 
-    select * from {{ ref('int_category_viewers_hourly') }}
+    select * from {{ ref('int_category_viewers_polled') }}
+
+),
+
+app_viewers_hourly as (
+
+    select * from {{ ref('int_app_viewers_hourly') }}
 
 ),
 
@@ -121,7 +127,7 @@ player_series as (
 {# Hours at which any platform was polled: a game absent then had 0 viewers. #}
 stream_hours as (
 
-    select distinct hour_at from category_viewers_hourly
+    select distinct hour_at from category_viewers_polled
 
 ),
 
@@ -130,12 +136,8 @@ app_viewers as (
     select
         steam_appid,
         hour_at,
-        sum(avg_viewers) as viewers
-    from category_viewers_hourly
-    where steam_appid is not null
-    group by
-        steam_appid,
-        hour_at
+        avg_viewers as viewers
+    from app_viewers_hourly
 
 ),
 

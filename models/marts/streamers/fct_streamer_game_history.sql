@@ -6,7 +6,6 @@
     spell's start); ranges of a channel never overlap, and gaps between
     them are offline time.
 -#}
-{%- set poll_minutes = var('poll_interval_minutes') %}
 
 with
 
@@ -38,12 +37,12 @@ final as (
         cast(spell_number_in_session as {{ dbt.type_int() }}) as spell_number_in_broadcast,
         cast(observation_count as {{ dbt.type_bigint() }}) as observation_count,
         cast(
-            observation_count * {{ poll_minutes }} / 60.0 as double precision
+            {{ airtime_hours('observation_count') }} as double precision
         ) as airtime_hours,
         cast(avg_viewers as double precision) as avg_viewers,
         cast(peak_viewers as {{ dbt.type_bigint() }}) as peak_viewers,
         cast(
-            avg_viewers * observation_count * {{ poll_minutes }} / 60.0
+            {{ hours_watched('avg_viewers * observation_count') }}
             as double precision
         ) as hours_watched
     from spells

@@ -1,0 +1,30 @@
+{#-
+    Steam concurrent players per seeded game and UTC day: the mean of the
+    hourly averages and the highest hourly peak over the hours with a
+    successful poll (hour_count says how complete the day is).
+-#}
+with
+
+players_hourly as (
+
+    select * from {{ ref('int_steam_players_hourly') }}
+    where game_key is not null
+
+),
+
+final as (
+
+    select
+        game_key,
+        cast({{ dbt.date_trunc('day', 'hour_at') }} as date) as player_date,
+        count(*) as hour_count,
+        avg(avg_players) as avg_players,
+        max(peak_players) as peak_players
+    from players_hourly
+    group by
+        game_key,
+        cast({{ dbt.date_trunc('day', 'hour_at') }} as date)
+
+)
+
+select * from final

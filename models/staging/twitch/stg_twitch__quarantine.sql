@@ -1,0 +1,5 @@
+{#-
+    One row per page or item the twitch loader rejected (quarantine table),
+    with the reason; empty while the loader has never quarantined anything.
+-#}
+{{ stg_quarantine('twitch') }}
