@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test test-latest pytest lint metrics docs dashboard bench clean install lock
+.PHONY: redshift-check demo test test-fast test-latest pytest lint metrics docs dashboard bench clean install lock
 
 install: $(STAMP) profiles.yml
 
@@ -48,6 +48,15 @@ test: install lint metrics pytest
 
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Compile every model for Redshift (dbt-redshift against the GST_PG_* PostgreSQL through a
+## small proxy) and flag SQL Redshift lacks (tools/redshift_check.py).
+redshift-check: install profiles.yml
+	$(BIN)/python -m tools.redshift_check --via-postgres
+
+## Lint + the tests not marked slow or e2e (a few minutes): for development; `make test` is CI.
+test-fast: install lint
+	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

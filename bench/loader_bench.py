@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loaders.common import ARROW_BATCH_ROWS
+from loaders.records import ARROW_BATCH_ROWS
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ import streamlit as st  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.filters import sidebar  # noqa: E402
 from dashboard.views import game, home, rankings, streamer  # noqa: E402
-from loaders.ledger import LedgerError  # noqa: E402
+from loaders.warehouse import WarehouseError  # noqa: E402
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     try:
         filters = sidebar()
         as_of = data.data_as_of()
-    except LedgerError as exc:
+    except WarehouseError as exc:
         st.error(f"The warehouse cannot be read ({data.target()}): {exc}")
         st.stop()
     if as_of is not None:

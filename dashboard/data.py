@@ -2,7 +2,7 @@
 
 The dashboard computes nothing itself: figures are columns of gold models, or the dbt metrics
 of models/marts/_semantic_models.yml evaluated as defined there (e.g. `hours_watched` = sum of
-the platform rows). Queries use `?` placeholders; `loaders.ledger.connect` adapts them to the
+the platform rows). Queries use `?` placeholders; `loaders.warehouse.connect` adapts them to the
 warehouse driver. The warehouse comes from GST_DASHBOARD_TARGET (duckdb, postgres, redshift)
 and the same connection settings as the loaders (GST_PG_*, GST_REDSHIFT_*).
 
@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from loaders import warehouse
-from loaders.ledger import connect
+from loaders.warehouse import connect
 
 CACHE_SECONDS = 300
 

@@ -1,4 +1,4 @@
-"""Bronze: every raw API response page, gzip-compressed, and loads replayed from those files.
+"""Bronze: every raw API response page, gzip-compressed (replay: `loaders.bronze_replay`).
 
 `gst load --bronze PATH` records each final response (after retries) that a platform's
 `PoliteSession` receives to
@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import itertools
 import json
 import threading
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from requests import Response
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
-from loaders.common import observed_at_from_response, poll_id
+from loaders.records import observed_at_from_response, poll_id
 
 REDACTED = "***"
 SECRET_PARAMS = frozenset({"client_id", "client_secret", "key", "access_token"})
@@ -146,7 +143,7 @@ class Recorder:
 @contextlib.contextmanager
 def recording(path: str) -> Iterator[Recorder]:
     """Write every response page of the loads run inside the block under `path`."""
-    from loaders.twitch.client import RESPONSE_OBSERVERS
+    from loaders.http import RESPONSE_OBSERVERS
 
     recorder = Recorder(path)
     RESPONSE_OBSERVERS.append(recorder.observe)
@@ -167,96 +164,3 @@ def list_polls(path: str, platform: str) -> dict[str, list[str]]:
     for name in files:
         polls[name.rsplit("/", 1)[1].rsplit("-", 1)[0]].append(name)
     return {pid: sorted(polls[pid]) for pid in sorted(polls)}
-
-
-class ReplayAdapter(BaseAdapter):
-    """A requests transport answering each request with its recorded response."""
-
-    def __init__(self, platform: str, poll: str, records: list[dict[str, Any]]):
-        super().__init__()
-        self.platform, self.poll = platform, poll
-        self.answers: dict[str, deque] = defaultdict(deque)
-        for record in records:
-            self.answers[record["request"]].append(record)
-
-    def send(self, request: Any, **kwargs: Any) -> Response:
-        key = request_key(request.method or "GET", request.url)
-        queue = self.answers.get(key)
-        if not queue:
-            raise BronzeError(
-                f"{self.platform}: bronze poll {self.poll} has no recorded response for {key}"
-            )
-        record = queue.popleft() if len(queue) > 1 else queue[0]
-        response = Response()
-        response.status_code = record["status"]
-        response.headers = CaseInsensitiveDict(record["headers"])
-        response._content = record["body"].encode()
-        response.encoding = "utf-8"
-        response.url = request.url
-        response.request = request
-        response.reason = "OK" if record["status"] == 200 else "replayed"
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def replay(path: str, platforms: list[str] | str = "all", target: str = "duckdb") -> dict[str, Any]:
-    """Load the warehouse from bronze files: per platform, every recorded poll is extracted
-    through the platform's source (in time order), then all are normalized and loaded.
-    Returns {platform: PlatformReport}."""
-    import os
-
-    from loaders.bronze_compact import recorded_polls
-    from loaders.pipeline import (
-        PlatformReport,
-        destination,
-        finish_pending,
-        make_pipeline,
-        make_source,
-        one_sentence,
-        resolve_platforms,
-    )
-    from loaders.twitch.client import TRANSPORTS
-
-    names = resolve_platforms(platforms)
-    destination(target)
-    reports: dict[str, Any] = {}
-    for name in names:
-        report = PlatformReport(name)
-        polls = recorded_polls(path, name)  # compacted days and page files alike
-        first = next(polls, None)
-        if first is None:
-            report.status, report.error = "failed", f"{name}: no bronze files under {path}"
-            reports[name] = report
-            continue
-        # a recorded bad body is final: replay must not retry it with backoff waits
-        env_key = f"SOURCES__{name.upper()}__MAX_ATTEMPTS"
-        saved = os.environ.get(env_key)
-        os.environ[env_key] = "1"
-        try:
-            pipeline = make_pipeline(name, target)
-            finish_pending(pipeline)
-            for poll, records in itertools.chain([first], polls):
-                adapter = ReplayAdapter(name, poll, records)
-                TRANSPORTS.append(adapter)
-                try:
-                    pipeline.extract(make_source(name))
-                finally:
-                    TRANSPORTS.remove(adapter)
-                report.pages += len(records)
-            pipeline.normalize()
-            pipeline.load().raise_on_failed_jobs()
-            counts = pipeline.last_trace.last_normalize_info.row_counts
-            report.rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}
-            report.quarantined = counts.get("quarantine", 0)
-            report.status = "ok"
-        except Exception as exc:
-            report.status, report.error = "failed", one_sentence(name, exc)
-        finally:
-            if saved is None:
-                os.environ.pop(env_key, None)
-            else:
-                os.environ[env_key] = saved
-        reports[name] = report
-    return reports

@@ -101,11 +101,11 @@ def status(
     limit: int = typer.Option(20, help="How many of the latest runs to show."),
 ) -> None:
     """Latest load/build/validate runs and each platform's freshness."""
-    from loaders import ledger
+    from loaders import ledger, warehouse
 
     try:
         ledger.print_status(target, limit)
-    except ledger.LedgerError as exc:
+    except (warehouse.WarehouseError, warehouse.SettingError) as exc:
         raise UserError(str(exc)) from exc
 
 
@@ -144,6 +144,7 @@ def load(
     import contextlib
 
     from loaders import bronze as bronze_files
+    from loaders import bronze_replay
     from loaders.pipeline import ConfigError, run_load
 
     _loader_logging()
@@ -151,7 +152,7 @@ def load(
         raise UserError("load: use either --bronze or --from-bronze, not both")
     try:
         if from_bronze:
-            results = bronze_files.replay(from_bronze, platforms, target)
+            results = bronze_replay.replay(from_bronze, platforms, target)
             for result in results.values():
                 typer.echo(result.summary())
             if any(r.status == "failed" for r in results.values()):

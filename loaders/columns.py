@@ -1,6 +1,6 @@
 """Column-wise reading of a well-formed API page: the fast path of every list source.
 
-The sources check each item field by field (`loaders.common.Where`, `loaders.twitch.helpers`)
+The sources check each item field by field (`loaders.records.Where`)
 so that a bad item is quarantined with a reason naming its field: ~14 checking calls per item
 (~11 µs). A page of a live list is almost always well formed, so each page is first read
 column by column here (~5 µs per item): one Python list per field, checked with builtins over
@@ -22,8 +22,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.common import (
+from loaders.records import (
     EARLIEST_VALID,
+    INT_BOUND,
     KST_TIME,
     MAX_FUTURE,
     MAX_TEXT_CHARS,
@@ -70,15 +71,9 @@ def optional_strings(column: list[Any]) -> list[str | None]:
     return [value or None for value in column]
 
 
-def text(
-    column: list[Any],
-    *,
-    required: bool = False,
-    max_chars: int,
-    blank_is_missing: bool = False,
-) -> pa.Array:
-    """Strings (or null) of at most `max_chars` characters. Required: no null and no ''
-    (with `blank_is_missing`, no whitespace-only value either)."""
+def text(column: list[Any], *, required: bool = False) -> pa.Array:
+    """`Where.text`: strings (or null) of at most MAX_TEXT_CHARS characters. Required: no
+    null, no '' and no whitespace-only value."""
     try:
         array = pa.array(column, pa.string())  # ints, bools, objects are refused here
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
@@ -86,28 +81,19 @@ def text(
     if required:
         if array.null_count or "" in column:
             raise Irregular("missing required text")
-        if blank_is_missing and not all(value.strip() for value in column):
+        if not all(value.strip() for value in column):
             raise Irregular("blank required text")
-    if max(map(len, filter(None, column)), default=0) > max_chars:
+    if max(map(len, filter(None, column)), default=0) > MAX_TEXT_CHARS:
         raise Irregular("text too long")
     return array
 
 
-def integer(
-    column: list[Any],
-    *,
-    required: bool = False,
-    minimum: int | None = None,
-    bound: int = 2**63 - 1,
-    empty_is_null: bool = True,
-) -> pa.Array:
-    """Python ints, or strings of ASCII digits with an optional '-' (cast), within
-    [-bound, bound] and >= `minimum`. '' is null when `empty_is_null`."""
+def integer(column: list[Any], *, required: bool = False, minimum: int | None = None):
+    """`Where.int`: Python ints, or strings of ASCII digits with an optional '-' (cast), with
+    |value| < INT_BOUND and >= `minimum`; '' is null."""
     kinds = set(map(type, column))
     if kinds <= {str, _NONE}:
         if "" in column:
-            if not empty_is_null:
-                raise Irregular("empty number")
             column = [value or None for value in column]
         if not all(value is None or _DIGITS.fullmatch(value) for value in column):
             raise Irregular("not a plain integer")
@@ -118,20 +104,26 @@ def integer(
     if required and len(numbers) < len(column):
         raise Irregular("missing required number")
     if numbers:
+        bound = INT_BOUND - 1
         floor = -bound if minimum is None else max(minimum, -bound)
         if min(numbers) < floor or max(numbers) > bound:
             raise Irregular("number out of range")
     return pa.array(column, pa.int64())
 
 
-def boolean(column: list[Any], *, strings: dict[Any, bool | None]) -> pa.Array:
-    """JSON booleans (or null), or strings all found in `strings` (the source's spelling of
-    true/false, e.g. '0'/'1')."""
+BOOL_STRINGS: dict[Any, bool | None] = {
+    None: None, "": None, "0": False, "1": True, "true": True, "false": False,
+}  # fmt: skip
+
+
+def boolean(column: list[Any]) -> pa.Array:
+    """`Where.bool`: JSON booleans (or null), or strings all spelled as in BOOL_STRINGS (any
+    other spelling `Where.bool` accepts, e.g. 'True', is read item by item)."""
     kinds = set(map(type, column))
     if kinds <= {bool, _NONE}:
         return pa.array(column, pa.bool_())
-    if kinds <= {str, _NONE} and set(column) <= strings.keys():
-        return pa.array([strings[value] for value in column], pa.bool_())
+    if kinds <= {str, _NONE} and set(column) <= BOOL_STRINGS.keys():
+        return pa.array([BOOL_STRINGS[value] for value in column], pa.bool_())
     raise Irregular("not a boolean column")
 
 
@@ -183,25 +175,6 @@ def first_seen(rows: Iterable[tuple], seen: set) -> list[bool]:
             seen.update(row_keys)
             keep.append(True)
     return keep
-
-
-# --- the checks of `loaders.common.Where` (Chzzk, SOOP), column-wise ------------------------
-
-WHERE_BOOLS: dict[Any, bool | None] = {
-    None: None, "": None, "0": False, "1": True, "true": True, "false": False,
-}  # fmt: skip
-
-
-def where_text(column: list[Any], *, required: bool = False) -> pa.Array:
-    return text(column, required=required, max_chars=MAX_TEXT_CHARS)
-
-
-def where_int(column: list[Any], *, required: bool = False, minimum: int | None = None):
-    return integer(column, required=required, minimum=minimum)
-
-
-def where_bool(column: list[Any]) -> pa.Array:
-    return boolean(column, strings=WHERE_BOOLS)
 
 
 def kst_time(column: list[Any], observed_at: datetime) -> pa.Array:

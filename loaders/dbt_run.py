@@ -1,4 +1,4 @@
-"""Run dbt in-process (dbt's programmatic `dbtRunner`) for the demo, tests and `gst build`."""
+"""Run dbt in-process (dbt's programmatic `dbtRunner`) for the demo and the tests."""
 
 from __future__ import annotations
 

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from loaders import ledger, warehouse
-from loaders.common import KST
 from loaders.dbt_run import dbt
 from loaders.pipeline import (
     ConfigError,
@@ -35,6 +34,7 @@ from loaders.pipeline import (
     one_sentence,
 )
 from loaders.publish import build
+from loaders.records import KST
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
@@ -69,19 +69,17 @@ class DemoConfig:
 def reset_warehouse(target: str) -> None:
     """Start from an empty warehouse: the demo replays the simulated days from the start."""
     if target == "duckdb":
-        path = Path(os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb"))
-        for item in (path, Path(f"{path}.wal"), Path(f"{path.resolve()}.dlt")):
+        path = warehouse.duckdb_path()
+        for item in (path, Path(f"{path}.wal"), Path(f"{path}.dlt")):
             if item.is_dir():
                 shutil.rmtree(item)
             elif item.exists():
                 item.unlink()
         return
-    from loaders.pipeline import destination
-
-    with ledger.connect(target) as con:
+    with warehouse.connect(target) as con:
         for schema in (*RAW_SCHEMAS, *DBT_SCHEMAS):
             con.execute(f"drop schema if exists {schema} cascade")
-    shutil.rmtree(destination(target)[2], ignore_errors=True)
+    shutil.rmtree(warehouse.destination(target)[2], ignore_errors=True)
 
 
 def _step(echo: Callable[[str], None], text: str) -> float:
@@ -199,7 +197,7 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
 def _require_live_observations(cfg: DemoConfig) -> None:
     """A window in which nobody went live leaves nothing to model: say so, not "bad data"."""
     streaming = {p: t for p, t in ledger.LATEST_TABLES.items() if p != "steam"}
-    with ledger.connect(cfg.target) as con:
+    with warehouse.connect(cfg.target) as con:
         seen = {p: con.rows(f"select count(*) as n from {t}")[0]["n"] for p, t in streaming.items()}
     if any(seen.values()):
         return
@@ -253,7 +251,7 @@ limit 5
 
 
 def summarize(target: str) -> dict[str, Any]:
-    with ledger.connect(target) as con:
+    with warehouse.connect(target) as con:
         figures = {label: con.rows(sql)[0]["n"] for label, sql in SUMMARY_SQL.items()}
         top_games = con.rows(TOP_GAMES_SQL)
     return {"figures": figures, "top_games": top_games}
@@ -273,7 +271,7 @@ def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> Non
     for row in summary["top_games"]:
         games.add_row(row["name_en"], row["name_ko"], f"{float(row['hours_watched']):,.0f}")
     console.print(games)
-    where = os.environ.get("GST_DUCKDB_PATH", "data/warehouse.duckdb")
+    where = os.path.relpath(warehouse.duckdb_path())
     gold = os.path.relpath(warehouse.duckdb_read_path())  # what readers open (loaders/publish.py)
     console.print(
         f"Warehouse: {where if cfg.target == 'duckdb' else cfg.target} · planted truth: "

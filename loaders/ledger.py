@@ -16,7 +16,6 @@ re-raised. A ledger that cannot be written is a warning, never the reason a run 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -82,10 +81,6 @@ create table if not exists ops.run_ledger (
 """
 
 
-class LedgerError(RuntimeError):
-    """The ledger's warehouse cannot be reached (raised by `gst status`, never by `run`)."""
-
-
 @dataclass
 class Entry:
     run_id: str
@@ -110,95 +105,10 @@ class Entry:
         return "partial" if bad else "success"
 
 
-# --- connections --------------------------------------------------------------------------------
-
-
-class _Connection:
-    """A DB-API connection plus its placeholder style ("?" for duckdb, "%s" for psycopg2)."""
-
-    def __init__(self, target: str, duckdb_file: Path | str | None, read_only: bool):
-        self.target = target
-        if target == "duckdb":
-            import duckdb
-
-            path = Path(duckdb_file) if duckdb_file else warehouse.duckdb_path()
-            if read_only and not path.exists():
-                raise LedgerError(f"DuckDB warehouse {path} does not exist (run `gst load`)")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self.con = warehouse.connect_duckdb(path, read_only=read_only)
-            except (duckdb.Error, warehouse.SettingError) as exc:
-                raise LedgerError(f"cannot open DuckDB warehouse {path}: {exc}") from None
-            self.mark = "?"
-        elif target in ("postgres", "redshift"):
-            import psycopg2
-
-            prefix = "GST_PG_" if target == "postgres" else "GST_REDSHIFT_"
-            host, port, user, db = {
-                "postgres": ("127.0.0.1", "5432", "postgres", "gst"),
-                "redshift": ("localhost", "5439", "gst", "gst"),
-            }[target]
-            env = os.environ
-            where = f"{env.get(prefix + 'HOST', host)}:{env.get(prefix + 'PORT', port)}"
-            try:
-                self.con = psycopg2.connect(
-                    host=env.get(prefix + "HOST", host),
-                    port=int(env.get(prefix + "PORT", port)),
-                    user=env.get(prefix + "USER", user),
-                    password=env.get(prefix + "PASSWORD") or None,
-                    dbname=env.get(prefix + "DATABASE", db),
-                    connect_timeout=10,
-                )
-            except psycopg2.Error as exc:
-                raise LedgerError(
-                    f"cannot connect to {target} at {where}: {type(exc).__name__} "
-                    f"(check {prefix}* settings)"
-                ) from None
-            self.con.autocommit = True
-            self.mark = "%s"
-        else:
-            raise LedgerError(f"unknown target {target!r}: choose duckdb, postgres or redshift")
-
-    def execute(self, sql: str, params: tuple = ()) -> Any:
-        sql = sql.replace("?", self.mark)
-        if self.target == "duckdb":
-            return self.con.execute(sql, params)
-        cur = self.con.cursor()
-        cur.execute(sql, params)
-        return cur
-
-    def rows(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        cur = self.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def has_table(self, schema: str, table: str) -> bool:
-        found = self.rows(
-            "select 1 as hit from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            (schema, table),
-        )
-        return bool(found)
-
-    def close(self) -> None:
-        self.con.close()
-
-
 @contextmanager
-def connect(
-    target: str, duckdb_file: Path | str | None = None, read_only: bool = False
-) -> Iterator[_Connection]:
-    con = _Connection(target, duckdb_file, read_only)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-@contextmanager
-def _connect_waiting(target: str, duckdb_file: Path | str | None) -> Iterator[_Connection]:
+def _connect_waiting(target: str, duckdb_file: Path | str | None) -> Iterator[warehouse.Connection]:
     con = warehouse.wait_on_lock(
-        lambda: _Connection(target, duckdb_file, False), "run ledger", log.warning
+        lambda: warehouse.Connection(target, duckdb_file, False), "run ledger", log.warning
     )
     try:
         yield con
@@ -206,7 +116,7 @@ def _connect_waiting(target: str, duckdb_file: Path | str | None) -> Iterator[_C
         con.close()
 
 
-def ensure_table(con: _Connection) -> None:
+def ensure_table(con: warehouse.Connection) -> None:
     con.execute("create schema if not exists ops")
     con.execute(DDL)
 
@@ -304,7 +214,7 @@ def run(
 def recent_runs(
     target: str, limit: int = 20, duckdb_file: Path | str | None = None
 ) -> list[dict[str, Any]]:
-    with connect(target, duckdb_file, read_only=True) as con:
+    with warehouse.connect(target, read_only=True, duckdb_file=duckdb_file) as con:
         if not con.has_table("ops", "run_ledger"):
             return []
         return con.rows(
@@ -317,7 +227,7 @@ def platform_status(target: str, duckdb_file: Path | str | None = None) -> list[
     """Per platform: the end of its last successful (or partial) load and its newest
     observed_at in the raw tables."""
     out = []
-    with connect(target, duckdb_file, read_only=True) as con:
+    with warehouse.connect(target, read_only=True, duckdb_file=duckdb_file) as con:
         loads: dict[str, Any] = {}
         if con.has_table("ops", "run_ledger"):
             for row in con.rows(

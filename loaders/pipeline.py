@@ -17,13 +17,12 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from loaders import warehouse
-from loaders.common import PLATFORMS, reset_poll_stats
+from loaders import alerts, ledger, warehouse
+from loaders.records import PLATFORMS, reset_poll_stats
 
 log = logging.getLogger("gst.pipeline")
 
@@ -33,11 +32,9 @@ SOURCES = {  # platform -> (module, source function); imported lazily
     "twitch": ("loaders.twitch", "twitch_source"),
     "steam": ("loaders.steam", "steam_source"),
 }
-TARGETS = ("duckdb", "postgres", "redshift")
-
-
-class ConfigError(ValueError):
-    """A target or platform configuration the user must fix (shown as one sentence)."""
+#: A target or platform configuration the user must fix (shown as one sentence).
+ConfigError = warehouse.SettingError
+destination = warehouse.destination
 
 
 @dataclass
@@ -84,82 +81,6 @@ def resolve_platforms(names: list[str] | str) -> list[str]:
     if unknown:
         raise ConfigError(f"unknown platform {unknown[0]!r}; choose from {', '.join(SOURCES)}")
     return [p for p in PLATFORMS if p in names]
-
-
-def _env(key: str, default: str) -> str:
-    return os.environ.get(key, default)
-
-
-def destination(target: str) -> tuple[Any, Any, Path]:
-    """(destination, staging or None, pipelines_dir) for a target; dlt state is kept per
-    warehouse so two warehouses (or two test runs) never share pipeline state."""
-    import dlt
-
-    base = Path(_env("GST_PIPELINES_DIR", "data/dlt-pipelines"))
-    if target == "duckdb":
-        path = warehouse.duckdb_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pipelines_dir = Path(os.environ.get("GST_PIPELINES_DIR") or f"{path}.dlt")
-        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
-        # DuckDB keeps a load's rows in its buffer pool until commit; a cap makes it spill
-        # instead, so the loader's peak memory does not grow with the size of a poll. dlt sets it
-        # on the connections it opens; dbt and readers set their own (loaders/warehouse.py).
-        try:
-            limit = warehouse.loader_memory_limit()
-        except warehouse.SettingError as exc:
-            raise ConfigError(str(exc)) from None
-        credentials = DuckDbCredentials(str(path), global_config={"memory_limit": limit})
-        return dlt.destinations.duckdb(credentials), None, pipelines_dir
-    if target == "postgres":
-        creds = {
-            "host": _env("GST_PG_HOST", "127.0.0.1"),
-            "port": int(_env("GST_PG_PORT", "5432")),
-            "username": _env("GST_PG_USER", "postgres"),
-            "password": _env("GST_PG_PASSWORD", ""),
-            "database": _env("GST_PG_DATABASE", "gst"),
-        }
-        where = f"postgres-{creds['host']}-{creds['port']}-{creds['database']}"
-        return dlt.destinations.postgres(credentials=creds), None, base / where
-    if target == "redshift":
-        bucket = os.environ.get("GST_REDSHIFT_STAGING_BUCKET")
-        if not bucket:
-            raise ConfigError(
-                "the redshift target loads through S3: set GST_REDSHIFT_STAGING_BUCKET "
-                "(s3://bucket/prefix) and AWS credentials for dlt's filesystem destination"
-            )
-        creds = {
-            "host": _env("GST_REDSHIFT_HOST", "localhost"),
-            "port": int(_env("GST_REDSHIFT_PORT", "5439")),
-            "username": _env("GST_REDSHIFT_USER", "gst"),
-            "password": _env("GST_REDSHIFT_PASSWORD", ""),
-            "database": _env("GST_REDSHIFT_DATABASE", "gst"),
-        }
-        where = f"redshift-{creds['host']}-{creds['database']}"
-        # Files go to S3 (parquet, dlt's layout under <bucket>/<dataset>/<table>/), then one COPY
-        # per file. AWS keys: dlt config or the standard AWS chain (env, profile, instance role);
-        # an endpoint override serves S3-compatible stores (MinIO, a local test server).
-        endpoint_url = os.environ.get("GST_REDSHIFT_STAGING_ENDPOINT_URL") or None
-        staging = dlt.destinations.filesystem(
-            bucket_url=bucket,
-            credentials=_aws_credentials(endpoint_url=endpoint_url) if endpoint_url else None,
-        )
-        # With an IAM role Redshift reads S3 itself (COPY ... IAM_ROLE); otherwise dlt forwards
-        # the staging keys in the COPY statement.
-        iam_role = os.environ.get("GST_REDSHIFT_IAM_ROLE") or None
-        redshift = dlt.destinations.redshift(credentials=creds, staging_iam_role=iam_role)
-        return redshift, staging, base / where
-    raise ConfigError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
-
-
-def _aws_credentials(**values: Any) -> Any:
-    """AwsCredentials with some fields set; the rest still resolve from config/AWS chain."""
-    from dlt.common.configuration.specs import AwsCredentials
-
-    credentials = AwsCredentials()
-    for key, value in values.items():
-        setattr(credentials, key, value)
-    return credentials
 
 
 def make_pipeline(platform: str, target: str = "duckdb") -> Any:
@@ -224,18 +145,6 @@ def one_sentence(platform: str, exc: BaseException) -> str:
     return text if text.startswith(platform) else f"{platform}: {text}"
 
 
-class _RetryCounter(logging.Handler):
-    """Counts retry warnings logged by the platforms' HTTP sessions (logger `gst.<platform>`)."""
-
-    def __init__(self, stats: Any, platform: str):
-        super().__init__(logging.WARNING)
-        self.stats, self.platform = stats, platform
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name == f"gst.{self.platform}" and "retry" in record.getMessage():
-            self.stats.retry()
-
-
 def finish_pending(pipeline: Any) -> bool:
     """Normalize and load packages left by an interrupted run; True if there were any."""
     if not pipeline.has_pending_data:
@@ -248,33 +157,51 @@ def finish_pending(pipeline: Any) -> bool:
     return True
 
 
+def load_extracted(
+    pipeline: Any, echo: Callable[[str], None] | None = None
+) -> tuple[dict[str, int], int]:
+    """Normalize and load every extracted package of `pipeline`: (rows per raw table,
+    quarantined rows) of what was normalized. While another process (a build) holds the
+    DuckDB file, the load waits for it (`echo` says so)."""
+    pipeline.normalize()
+    name = pipeline.pipeline_name.removeprefix("gst_")
+    loaded = warehouse.wait_on_lock(pipeline.load, f"{name}: load", echo or log.warning)
+    loaded.raise_on_failed_jobs()
+    # new columns or variant columns on existing raw tables: a webhook alert (README)
+    alerts.notify_schema_drift(loaded, pipeline.pipeline_name.removeprefix("gst_"))
+    info = pipeline.last_trace.last_normalize_info
+    counts = info.row_counts if info else {}
+    rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}
+    return rows, counts.get("quarantine", 0)
+
+
+def load_sequence(pipeline: Any, sources: Iterable[Any]) -> tuple[dict[str, int], int]:
+    """The one load sequence: finish what an interrupted run left, extract each source (one
+    poll each), normalize and load them together, count the rows (see `load_extracted`)."""
+    finish_pending(pipeline)
+    with contextlib.closing(iter(sources)) as polls:
+        for source in polls:
+            pipeline.extract(source)
+    return load_extracted(pipeline)
+
+
 def load_platform(
     platform: str, target: str = "duckdb", listener: Callable[[Any], None] | None = None
 ) -> PlatformReport:
     """One poll of one platform into the target; failures end up in the report."""
-    with _ledger(platform, target) as entry:
+    with ledger.run("load", target, platform=platform) as entry:
         report = _load_platform(platform, target, listener)
-        if entry is not None:
-            entry.update(
-                rows_loaded=sum(n for t, n in report.rows.items() if t != "quarantine"),
-                retries=report.retries,
-                quarantined=report.quarantined,
-                **({"status": "failed", "message": report.error} if report.error else {}),
-            )
+        entry.update(
+            rows_loaded=sum(report.rows.values()),
+            retries=report.retries,
+            quarantined=report.quarantined,
+            **({"status": "failed", "message": report.error} if report.error else {}),
+        )
     return report
 
 
-@contextlib.contextmanager
-def _ledger(platform: str, target: str) -> Iterator[Any]:
-    """The run's row in ops.run_ledger (loaders.ledger), when that module is installed."""
-    try:
-        from loaders import ledger
-    except ImportError:
-        yield None
-        return
-    duckdb_file = _env("GST_DUCKDB_PATH", "data/warehouse.duckdb") if target == "duckdb" else None
-    with ledger.run("load", target, platform=platform, duckdb_file=duckdb_file) as entry:
-        yield entry
+def _one_source(platform: str) -> Iterator[Any]:
+    yield make_source(platform)  # made after pending packages are finished
 
 
 def _load_platform(
@@ -282,19 +209,10 @@ def _load_platform(
 ) -> PlatformReport:
     report = PlatformReport(platform)
     stats = reset_poll_stats(platform, listener)
-    counter = _RetryCounter(stats, platform)
-    logging.getLogger("gst").addHandler(counter)
     started = time.monotonic()
     try:
         pipeline = make_pipeline(platform, target)
-        finish_pending(pipeline)
-        source = make_source(platform)
-        info = pipeline.run(source)
-        info.raise_on_failed_jobs()
-        normalize = pipeline.last_trace.last_normalize_info
-        counts = normalize.row_counts if normalize else {}
-        report.rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}
-        report.quarantined = counts.get("quarantine", 0)
+        report.rows, report.quarantined = load_sequence(pipeline, _one_source(platform))
         report.status = "ok"
     except ConfigError:
         raise
@@ -302,8 +220,6 @@ def _load_platform(
         report.status = "failed"
         report.error = one_sentence(platform, exc)
         log.debug("%s failed", platform, exc_info=True)
-    finally:
-        logging.getLogger("gst").removeHandler(counter)
     report.pages, report.retries = stats.pages, stats.retries
     report.quarantined = max(report.quarantined, stats.quarantined)
     report.seconds = time.monotonic() - started
@@ -453,13 +369,9 @@ def flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> list[str]:
         if not pipeline.list_extracted_load_packages():
             continue
         try:
-            pipeline.normalize()
-            # a dbt build in another process may hold the DuckDB file: wait for it
-            info = warehouse.wait_on_lock(lambda p=pipeline: p.load(), f"{name}: load", echo)
-            info.raise_on_failed_jobs()
-            counts = pipeline.last_trace.last_normalize_info.row_counts
-            rows = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()) if t[:4] != "_dlt")
-            echo(f"{name}: loaded {rows or 'no rows'}")
+            counts, quarantined = load_extracted(pipeline, echo)
+            rows = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
+            echo(f"{name}: loaded {rows or 'no rows'}, quarantine {quarantined}")
         except Exception as exc:
             failed.append(name)
             echo(f"{name}: load FAILED - {one_sentence(name, exc)}")

@@ -140,17 +140,11 @@ class _Sql:
         import sqlalchemy as sa
 
         self.target = target
-        prefix = "GST_PG_" if target == "postgres" else "GST_REDSHIFT_"
-        defaults = {
-            "postgres": ("127.0.0.1", "5432", "postgres", "gst"),
-            "redshift": ("localhost", "5439", "gst", "gst"),
-        }[target]
+        settings = warehouse.server(target)
+        self.host, self.port, self.user = settings.host, settings.port, settings.user
+        self.database, self.password_var = settings.database, settings.password_var
+        prefix = settings.prefix
         env = os.environ
-        self.host = env.get(prefix + "HOST", defaults[0])
-        self.port = int(env.get(prefix + "PORT", defaults[1]))
-        self.user = env.get(prefix + "USER", defaults[2])
-        self.database = env.get(prefix + "DATABASE", defaults[3])
-        self.password_var = prefix + "PASSWORD"
         self.driver = "postgresql+psycopg2" if target == "postgres" else "redshift+psycopg2"
         url = sa.engine.URL.create(
             self.driver,

@@ -1,4 +1,9 @@
-"""Warehouse settings: where the DuckDB file is and how much of the machine DuckDB may use.
+"""The warehouse: every `GST_*` setting and its default, `connect(target)`, and the dlt
+destination of each target (`destination`). Imports nothing from `loaders`.
+
+Targets: `duckdb` (GST_DUCKDB_PATH, default data/warehouse.duckdb), `postgres` (GST_PG_*) and
+`redshift` (GST_REDSHIFT_*, plus GST_REDSHIFT_STAGING_BUCKET for dlt's S3 staging); dlt state
+lives in GST_PIPELINES_DIR (default beside the DuckDB file, or data/dlt-pipelines).
 
 DuckDB's settings (memory limit, threads, spill directory) belong to the database *instance*,
 and one process shares one instance per file: whatever the last connection set is what every
@@ -21,9 +26,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+TARGETS = ("duckdb", "postgres", "redshift")
 DUCKDB_PATH_DEFAULT = "data/warehouse.duckdb"
 # dbt builds, validation and reads. The heaviest model at 30 days x 400 channels peaks well below
 # this (README "Performance"); DuckDB spills sorts, joins and aggregates beyond it to the temp dir.
@@ -38,6 +47,10 @@ _SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?)?B", flags=re.IGNORECASE)
 
 class SettingError(ValueError):
     """A warehouse setting the user must fix (shown as one sentence)."""
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened (missing file, server unreachable): one sentence."""
 
 
 def duckdb_path() -> Path:
@@ -163,3 +176,207 @@ def wait_on_lock(action: Any, what: str, echo: Any = print, wait: float | None =
                 said = waited
             time.sleep(min(delay, wait - waited))
             delay = min(delay * 2, 5.0)
+
+
+# --- PostgreSQL and Redshift -----------------------------------------------------------------
+
+# target -> (env prefix, host, port, user, database) defaults; the password has no default
+SERVER_DEFAULTS = {
+    "postgres": ("GST_PG_", "127.0.0.1", "5432", "postgres", "gst"),
+    "redshift": ("GST_REDSHIFT_", "localhost", "5439", "gst", "gst"),
+}
+
+
+@dataclass(frozen=True)
+class Server:
+    """Connection settings of a PostgreSQL or Redshift target, from its GST_* variables."""
+
+    target: str
+    prefix: str
+    host: str
+    port: int
+    user: str
+    database: str
+
+    @property
+    def password_var(self) -> str:
+        return self.prefix + "PASSWORD"
+
+    @property
+    def password(self) -> str:
+        return os.environ.get(self.password_var, "")
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}/{self.database}"
+
+
+def server(target: str) -> Server:
+    """The GST_PG_* (postgres) or GST_REDSHIFT_* (redshift) settings, defaults filled in."""
+    check_target(target)
+    if target not in SERVER_DEFAULTS:
+        raise SettingError(f"{target} is not a server target")
+    prefix, host, port, user, database = SERVER_DEFAULTS[target]
+    env = os.environ
+    port_text = env.get(prefix + "PORT", port)
+    if not str(port_text).isdigit():
+        raise SettingError(f"{prefix}PORT must be a port number, got {port_text!r}")
+    return Server(
+        target,
+        prefix,
+        env.get(prefix + "HOST", host),
+        int(port_text),
+        env.get(prefix + "USER", user),
+        env.get(prefix + "DATABASE", database),
+    )
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise SettingError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+    return target
+
+
+# --- connections -----------------------------------------------------------------------------
+
+
+class Connection:
+    """A DB-API connection plus its placeholder style: write `?`, it becomes `%s` for psycopg2."""
+
+    def __init__(self, target: str, duckdb_file: Path | str | None, read_only: bool):
+        self.target = check_target(target)
+        if target == "duckdb":
+            import duckdb
+
+            path = Path(duckdb_file) if duckdb_file else duckdb_path()
+            if read_only and not path.exists():
+                raise WarehouseError(f"DuckDB warehouse {path} does not exist (run `gst load`)")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.con = connect_duckdb(path, read_only=read_only)
+            except (duckdb.Error, SettingError) as exc:
+                raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from None
+            self.mark = "?"
+            return
+        import psycopg2
+
+        settings = server(target)
+        try:
+            self.con = psycopg2.connect(
+                host=settings.host,
+                port=settings.port,
+                user=settings.user,
+                password=settings.password or None,
+                dbname=settings.database,
+                connect_timeout=10,
+            )
+        except psycopg2.Error as exc:
+            raise WarehouseError(
+                f"cannot connect to {target} at {settings.host}:{settings.port}: "
+                f"{type(exc).__name__} (check {settings.prefix}* settings)"
+            ) from None
+        self.con.autocommit = True
+        self.mark = "%s"
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        sql = sql.replace("?", self.mark)
+        if self.target == "duckdb":
+            return self.con.execute(sql, params)
+        cur = self.con.cursor()
+        cur.execute(sql, params)
+        return cur
+
+    def rows(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        cur = self.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def has_table(self, schema: str, table: str) -> bool:
+        found = self.rows(
+            "select 1 as hit from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            (schema, table),
+        )
+        return bool(found)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@contextmanager
+def connect(
+    target: str, read_only: bool = False, duckdb_file: Path | str | None = None
+) -> Iterator[Connection]:
+    """An open connection to `target` (duckdb with the warehouse settings, or psycopg2),
+    closed on exit; WarehouseError in one sentence when it cannot be opened."""
+    con = Connection(target, duckdb_file, read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+# --- the dlt destination ---------------------------------------------------------------------
+
+
+def destination(target: str) -> tuple[Any, Any, Path]:
+    """(destination, staging or None, pipelines_dir) for a target; dlt state is kept per
+    warehouse so two warehouses (or two test runs) never share pipeline state."""
+    import dlt
+
+    check_target(target)
+    base = Path(os.environ.get("GST_PIPELINES_DIR", "data/dlt-pipelines"))
+    if target == "duckdb":
+        path = duckdb_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pipelines_dir = Path(os.environ.get("GST_PIPELINES_DIR") or f"{path}.dlt")
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+        # DuckDB keeps a load's rows in its buffer pool until commit; a cap makes it spill
+        # instead, so the loader's peak memory does not grow with the size of a poll. dlt sets it
+        # on the connections it opens; dbt and readers set their own (see the module doc).
+        credentials = DuckDbCredentials(
+            str(path), global_config={"memory_limit": loader_memory_limit()}
+        )
+        return dlt.destinations.duckdb(credentials), None, pipelines_dir
+    settings = server(target)
+    creds = {
+        "host": settings.host,
+        "port": settings.port,
+        "username": settings.user,
+        "password": settings.password,
+        "database": settings.database,
+    }
+    if target == "postgres":
+        where = f"postgres-{settings.host}-{settings.port}-{settings.database}"
+        return dlt.destinations.postgres(credentials=creds), None, base / where
+    bucket = os.environ.get("GST_REDSHIFT_STAGING_BUCKET")
+    if not bucket:
+        raise SettingError(
+            "the redshift target loads through S3: set GST_REDSHIFT_STAGING_BUCKET "
+            "(s3://bucket/prefix) and AWS credentials for dlt's filesystem destination"
+        )
+    where = f"redshift-{settings.host}-{settings.database}"
+    # Files go to S3 (parquet, dlt's layout under <bucket>/<dataset>/<table>/), then one COPY
+    # per file. AWS keys: dlt config or the standard AWS chain (env, profile, instance role);
+    # an endpoint override serves S3-compatible stores (MinIO, a local test server).
+    endpoint_url = os.environ.get("GST_REDSHIFT_STAGING_ENDPOINT_URL") or None
+    staging = dlt.destinations.filesystem(
+        bucket_url=bucket,
+        credentials=_aws_credentials(endpoint_url=endpoint_url) if endpoint_url else None,
+    )
+    # With an IAM role Redshift reads S3 itself (COPY ... IAM_ROLE); otherwise dlt forwards
+    # the staging keys in the COPY statement.
+    iam_role = os.environ.get("GST_REDSHIFT_IAM_ROLE") or None
+    redshift = dlt.destinations.redshift(credentials=creds, staging_iam_role=iam_role)
+    return redshift, staging, base / where
+
+
+def _aws_credentials(**values: Any) -> Any:
+    """AwsCredentials with some fields set; the rest still resolve from config/AWS chain."""
+    from dlt.common.configuration.specs import AwsCredentials
+
+    credentials = AwsCredentials()
+    for key, value in values.items():
+        setattr(credentials, key, value)
+    return credentials

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from loaders.chzzk import helpers as chzzk_h
-from loaders.common import Where, poll_id
+from loaders.records import Poll, Where, poll_id
 from loaders.soop import helpers as soop_h
 from loaders.steam import helpers as steam_h
 from loaders.twitch import helpers as twitch_h
@@ -54,18 +54,18 @@ TABLES = (
 def _poll_rows(sim: Simulator, at: datetime) -> dict[str, list[dict[str, Any]]]:
     """Rows of one poll instant for the four observation tables."""
     out: dict[str, list[dict[str, Any]]] = {}
-    cz = chzzk_h.Poll(poll_id("chzzk", at), at, "openapi")
+    cz = Poll("chzzk", at, "openapi")
     st = sim.state("chzzk")
     where = Where("chzzk", "/open/v1/lives")
     out["lives"] = [
         chzzk_h.live_row(_chzzk_item(sim, st, j, service=False), where, cz) for j in range(len(st))
     ]
-    sp = soop_h.Poll(poll_id("soop", at), at, "openapi")
+    sp = Poll("soop", at, "openapi")
     st = sim.state("soop")
     where = Where("soop", "/broad/list")
     out["broads"] = [soop_h.broad_row(_soop_item(sim, st, j), where, sp) for j in range(len(st))]
     st = sim.state("twitch")
-    tw = ("twitch", "/helix/streams")
+    tw = Where("twitch", "/helix/streams")
     tw_poll = poll_id("twitch", at)
     out["streams"] = [
         twitch_h.stream_row(_twitch_item(sim, st, j), tw, tw_poll, at) for j in range(len(st))
@@ -82,7 +82,7 @@ def _poll_rows(sim: Simulator, at: datetime) -> dict[str, list[dict[str, Any]]]:
             if apps.players_42[a]
             else {"response": {"player_count": int(players[a]), "result": 1}}
         )
-        where = ("steam", f"/ISteamUserStats/GetNumberOfCurrentPlayers/v1?appid={appid}")
+        where = Where("steam", f"/ISteamUserStats/GetNumberOfCurrentPlayers/v1?appid={appid}")
         row = steam_h.current_players_row(payload, where, appid)
         rows.append({"poll_id": steam_poll, "observed_at": at, **row})
     out["current_players"] = rows

@@ -4,7 +4,7 @@ Official Open API (`/open/v1/lives`, Client-Id/Client-Secret headers, string cur
 `client_id` and `client_secret` are configured, else the public service API
 (`/service/v1/lives`, object cursor passed back as two query params). Config keys (env
 `SOURCES__CHZZK__<KEY>`): service_base_url, openapi_base_url, client_id, client_secret,
-max_channel_details, plus the retry knobs of `loaders.twitch.client.RetryPolicy`.
+max_channel_details, plus the retry knobs of `loaders.http.RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -26,31 +26,28 @@ from loaders.chzzk.helpers import (
     CHANNELS_COLUMNS,
     CHANNELS_SCHEMA,
     LIVES_COLUMNS,
-    Poll,
     channel_row,
     lives_page,
 )
-from loaders.common import (
+from loaders.http import GuardedCursor, PoliteSession, RetryPolicy, fetch_json
+from loaders.records import (
     CONTRACT,
     OBSERVATIONS,
     BadPayload,
+    Poll,
     Where,
     batched_tables,
-    fetch_json,
-    item_json,
     observed_at_from_response,
-    poll_id,
     poll_stats,
     quarantine_batch,
     rows_to_arrow,
 )
-from loaders.twitch.client import PoliteSession, RetryPolicy
 
 log = logging.getLogger("gst.chzzk")
 
 
-def _page_items(payload: Any, where: Where) -> tuple[list, Any]:
-    """(items, next cursor or None) of a lives page, or BadPayload naming the field."""
+def _page_items(payload: Any, where: Where) -> list:
+    """The items of a lives page, or BadPayload naming the field."""
     if not isinstance(payload, dict):
         raise where.bad(f"page is {type(payload).__name__}, not an object")
     if payload.get("code") not in (None, 200):
@@ -61,9 +58,38 @@ def _page_items(payload: Any, where: Where) -> tuple[list, Any]:
     data = content.get("data")
     if not isinstance(data, list):
         raise where.bad(f"expected a list, got {type(data).__name__}", "content.data")
-    page = content.get("page")
-    cursor = page.get("next") if isinstance(page, dict) else None
-    return data, (cursor if cursor not in ("", {}) else None)
+    return data
+
+
+class LivesCursor(GuardedCursor):
+    """`content.page.next` of a lives page: a string sent back as `next` (Open API), or an
+    object whose two fields are sent back as query params (service API)."""
+
+    def __init__(self, variant: str, path: str) -> None:
+        super().__init__(
+            lambda key: log.warning("chzzk %s: cursor %s came back twice; paging stops", path, key)
+        )
+        self.variant, self.path = variant, path
+
+    def cursor_of(self, payload: Any) -> Any:
+        content = payload.get("content") if isinstance(payload, dict) else None
+        page = content.get("page") if isinstance(content, dict) else None
+        cursor = page.get("next") if isinstance(page, dict) else None
+        if (
+            cursor not in (None, "", {})
+            and self.variant == "service"
+            and not isinstance(cursor, dict)
+        ):
+            log.error("chzzk %s field 'content.page.next': not an object; stops", self.path)
+            return None
+        return cursor
+
+    def apply(self, params: dict[str, Any], cursor: Any) -> None:
+        if self.variant == "openapi":
+            params["next"] = cursor
+        else:
+            params["concurrentUserCount"] = cursor.get("concurrentUserCount")
+            params["liveId"] = cursor.get("liveId")
 
 
 @dlt.source(name="chzzk")
@@ -81,11 +107,10 @@ def chzzk_source(
 ) -> Any:
     """One poll of Chzzk: `lives` (observations) and `channels` (details, merged)."""
     policy = RetryPolicy(
-        max_attempts=max_attempts,
-        backoff_seconds=backoff_seconds,
-        max_wait_seconds=max_wait_seconds,
+        max_attempts,
+        backoff_seconds,
+        max_wait_seconds,
         poll_budget_seconds=poll_budget_seconds,
-        max_request_seconds=poll_budget_seconds,
         timeout_seconds=timeout_seconds,
     )
     session = PoliteSession("chzzk", policy).session
@@ -118,7 +143,7 @@ def chzzk_source(
             observed_at = observed_at_from_response(response)
         except BadPayload as exc:  # a bad first body: the poll still gets a time and a record
             first, observed_at = exc, observed_at_from_response(None)
-        poll = Poll(poll_id("chzzk", observed_at), observed_at, variant)
+        poll = Poll("chzzk", observed_at, variant)
         log.info("chzzk poll %s via %s API", poll.poll_id, variant)
         return first, poll
 
@@ -137,7 +162,7 @@ def chzzk_source(
         seen_channels: set[str] = set()
         page, poll = start()
         yield quarantine_batch([])  # the quarantine table exists even when nothing is rejected
-        seen_cursors: set[str] = set()
+        cursor = LivesCursor(variant, path)
         query = dict(params)
         for _ in range(settings.MAX_PAGES):
             try:
@@ -145,7 +170,7 @@ def chzzk_source(
                     page, _response = fetch_json(client, path, "chzzk", query)
                 if isinstance(page, BadPayload):
                     raise page
-                items, cursor = _page_items(page, where)
+                items = _page_items(page, where)
             except BadPayload as exc:
                 log.error("%s; page quarantined, paging stops", exc)
                 body = getattr(exc, "body", None) or (
@@ -161,22 +186,10 @@ def chzzk_source(
             yield table  # even empty: the table exists before anyone is live
             if rejected:
                 yield quarantine_batch(rejected)
-            if cursor is None:
+            cursor.advance(page)
+            if not cursor.has_next_page:
                 return
-            key = item_json(cursor)
-            if key in seen_cursors:
-                log.warning("chzzk %s: cursor %s came back twice; paging stops", path, key)
-                return
-            seen_cursors.add(key)
-            query = dict(params)
-            if variant == "openapi":
-                query["next"] = cursor
-            elif isinstance(cursor, dict):
-                query["concurrentUserCount"] = cursor.get("concurrentUserCount")
-                query["liveId"] = cursor.get("liveId")
-            else:
-                log.error("chzzk %s field 'content.page.next': not an object; stops", path)
-                return
+            query = cursor.next_params(params)
             page = None
         log.warning("chzzk %s: stopped after %d pages", path, settings.MAX_PAGES)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from loaders import columns as col
-from loaders.common import (
+from loaders.records import (
+    Poll,
     Quarantined,
     Where,
     arrow_columns,
@@ -52,17 +52,6 @@ LIVES_COLUMNS = arrow_columns(LIVES_SCHEMA)
 CHANNELS_COLUMNS = arrow_columns(CHANNELS_SCHEMA)
 
 
-class Poll:
-    """Identity of one Chzzk poll: every row of it shares observed_at and poll_id."""
-
-    def __init__(self, poll_id: str, observed_at: datetime, api_variant: str):
-        self.poll_id, self.observed_at, self.api_variant = poll_id, observed_at, api_variant
-
-    def quarantine(self, endpoint: str, reason: str, payload: Any) -> Quarantined:
-        text = payload if isinstance(payload, str) else item_json(payload)
-        return Quarantined("chzzk", endpoint, reason, text, self.poll_id, self.observed_at)
-
-
 def live_row(item: Any, where: Where, poll: Poll) -> dict[str, Any]:
     """One `lives` row from an Open API item (flat) or a service API item (nested channel)."""
     if not isinstance(item, dict):
@@ -104,16 +93,16 @@ def lives_table(items: list, poll: Poll) -> pa.Table:
         LIVES_SCHEMA,
         (poll.poll_id, poll.observed_at, poll.api_variant),
         [
-            col.where_int(get("liveId"), required=True, minimum=0),
-            col.where_text(col.values(channels, "channelId"), required=True),
-            col.where_text(col.values(channels, "channelName")),
-            col.where_text(get("liveTitle")),
-            col.where_int(get("concurrentUserCount"), required=True, minimum=0),
+            col.integer(get("liveId"), required=True, minimum=0),
+            col.text(col.values(channels, "channelId"), required=True),
+            col.text(col.values(channels, "channelName")),
+            col.text(get("liveTitle")),
+            col.integer(get("concurrentUserCount"), required=True, minimum=0),
             col.kst_time(get("openDate"), poll.observed_at),
-            col.where_text(get("categoryType")),
-            col.where_text(get("liveCategory")),
-            col.where_text(get("liveCategoryValue")),
-            col.where_bool(get("adult")),
+            col.text(get("categoryType")),
+            col.text(get("liveCategory")),
+            col.text(get("liveCategoryValue")),
+            col.boolean(get("adult")),
         ],
     )
 

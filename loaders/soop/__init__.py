@@ -3,7 +3,7 @@
 Official Open API (`/broad/list`, `client_id` query param) when `client_id` is configured,
 else the public web list (`/api/main_broad_list_api.php`, browser User-Agent and Referer).
 Config keys (env `SOURCES__SOOP__<KEY>`): openapi_base_url, web_base_url, search_base_url,
-client_id, plus the retry knobs of `loaders.twitch.client.RetryPolicy`.
+client_id, plus the retry knobs of `loaders.http.RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client import RESTClient
 
-from loaders.common import (
+from loaders.http import PoliteSession, RetryPolicy, SourceFailed, fetch_json
+from loaders.records import (
     CONTRACT,
     OBSERVATIONS,
     BadPayload,
-    SourceFailed,
+    Poll,
     Where,
     batched_tables,
-    fetch_json,
     observed_at_from_response,
-    poll_id,
     poll_stats,
     quarantine_batch,
 )
@@ -34,11 +33,9 @@ from loaders.soop import settings
 from loaders.soop.helpers import (
     BROADS_COLUMNS,
     CATEGORIES_COLUMNS,
-    Poll,
     broads_page,
     categories_page,
 )
-from loaders.twitch.client import PoliteSession, RetryPolicy
 
 log = logging.getLogger("gst.soop")
 MAX_BAD_PAGES_IN_A_ROW = 3
@@ -74,11 +71,10 @@ def soop_source(
 ) -> Any:
     """One poll of SOOP: `broads` (observations) and `categories` (names, merged)."""
     policy = RetryPolicy(
-        max_attempts=max_attempts,
-        backoff_seconds=backoff_seconds,
-        max_wait_seconds=max_wait_seconds,
+        max_attempts,
+        backoff_seconds,
+        max_wait_seconds,
         poll_budget_seconds=poll_budget_seconds,
-        max_request_seconds=poll_budget_seconds,
         timeout_seconds=timeout_seconds,
     )
     session = PoliteSession("soop", policy).session
@@ -118,7 +114,7 @@ def soop_source(
                 f"soop {path}: API error result {first.get('result')}: {first.get('msg')}"
                 + (" (check SOURCES__SOOP__CLIENT_ID)" if variant == "openapi" else "")
             )
-        poll = Poll(poll_id("soop", observed_at), observed_at, variant)
+        poll = Poll("soop", observed_at, variant)
         log.info("soop poll %s via %s list", poll.poll_id, variant)
         return first, poll
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders import columns as col
-from loaders.common import (
+from loaders.records import (
     BadPayload,
+    Poll,
     Quarantined,
     Where,
     arrow_columns,
@@ -49,17 +49,6 @@ CATEGORIES_SCHEMA = pa.schema(
 )
 BROADS_COLUMNS = arrow_columns(BROADS_SCHEMA)
 CATEGORIES_COLUMNS = arrow_columns(CATEGORIES_SCHEMA)
-
-
-class Poll:
-    """Identity of one SOOP poll: every row of it shares observed_at and poll_id."""
-
-    def __init__(self, poll_id: str, observed_at: datetime, api_variant: str):
-        self.poll_id, self.observed_at, self.api_variant = poll_id, observed_at, api_variant
-
-    def quarantine(self, endpoint: str, reason: str, payload: Any) -> Quarantined:
-        text = payload if isinstance(payload, str) else item_json(payload)
-        return Quarantined("soop", endpoint, reason, text, self.poll_id, self.observed_at)
 
 
 def category_no(value: Any, where: Where, field: str, *, required: bool = False) -> str | None:
@@ -119,15 +108,15 @@ def broads_table(items: list, poll: Poll) -> pa.Table:
         BROADS_SCHEMA,
         (poll.poll_id, poll.observed_at, poll.api_variant),
         [
-            col.where_int(get("broad_no"), required=True, minimum=0),
-            col.where_text(get("user_id"), required=True),
-            col.where_text(get("user_nick")),
-            col.where_text(get("broad_title")),
+            col.integer(get("broad_no"), required=True, minimum=0),
+            col.text(get("user_id"), required=True),
+            col.text(get("user_nick")),
+            col.text(get("broad_title")),
             category_numbers(get("broad_cate_no")),
             col.kst_time(get("broad_start"), poll.observed_at),
-            col.where_int(get("total_view_cnt"), required=True, minimum=0),
-            col.where_int(get("broad_grade"), minimum=0),
-            col.where_bool(get("is_password")),
+            col.integer(get("total_view_cnt"), required=True, minimum=0),
+            col.integer(get("broad_grade"), minimum=0),
+            col.boolean(get("is_password")),
         ],
     )
 

@@ -22,30 +22,38 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from requests import Response
 
-from loaders.common import BadPayload, item_json, poll_stats, rows_to_arrow
+from loaders.http import GaveUp, JsonClient, PoliteSession, RetryPolicy, fetch_json
+from loaders.records import (
+    BadPayload,
+    Poll,
+    Where,
+    as_table,
+    item_json,
+    poll_stats,
+    quarantine_batch,
+    rows_to_arrow,
+    table_hints,
+)
 from loaders.steam import helpers as sh
 from loaders.steam import settings
-from loaders.twitch import helpers as h
-from loaders.twitch.client import GaveUp, JsonClient, PoliteSession, PollClock, RetryPolicy
 
 PLATFORM = "steam"
 log = logging.getLogger(f"gst.{PLATFORM}")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SEED_FILE = Path(__file__).with_name(settings.SEED_GAMES)
 
 _OBS = {"data_type": "timestamp", "timezone": True, "nullable": False}
 _APPID = {"data_type": "bigint", "nullable": False}
-CURRENT_PLAYERS = h.table_hints(
+CURRENT_PLAYERS = table_hints(
     "current_players", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"]
 )
-PRICES = h.table_hints("prices", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"])
-REVIEWS = h.table_hints("reviews", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"])
-MOST_PLAYED = h.table_hints(
+PRICES = table_hints("prices", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"])
+REVIEWS = table_hints("reviews", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"])
+MOST_PLAYED = table_hints(
     "most_played", {"appid": _APPID, "observed_at": _OBS}, ["appid", "observed_at"]
 )
-APP_DETAILS = h.table_hints("app_details", {"appid": _APPID}, ["appid"], disposition="merge")
-NEWS = h.table_hints("news", {"appid": _APPID}, ["gid"], disposition="merge")
+APP_DETAILS = table_hints("app_details", {"appid": _APPID}, ["appid"], disposition="merge")
+NEWS = table_hints("news", {"appid": _APPID}, ["gid"], disposition="merge")
 
 NOT_FOUND = object()
 
@@ -58,7 +66,7 @@ class SteamPoll:
         web: JsonClient,
         store: JsonClient,
         http: PoliteSession,
-        clock: PollClock,
+        clock: Poll,
         appids: list[int] | None,
         seed_path: Path,
         include_most_played: bool,
@@ -72,21 +80,17 @@ class SteamPoll:
 
     def call(self, client: JsonClient, path: str, params: dict[str, Any]) -> Any:
         """Parsed JSON, or NOT_FOUND on 404; BadPayload (with the body) otherwise."""
-        response: Response = client.get(path, params=params)
         poll_stats(PLATFORM).page()
-        if response.status_code == 404:
-            return NOT_FOUND
-        if response.status_code != 200:
-            exc = BadPayload(PLATFORM, path, f"HTTP {response.status_code}")
-            exc.body = response.text
-            raise exc
-        return client.payload(response)
+        payload, _ = fetch_json(
+            client, path, PLATFORM, params, credentials=False, missing=NOT_FOUND
+        )
+        return payload
 
     def quarantine(self, exc: Exception, endpoint: str, payload: Any = None) -> Any:
         log.warning("%s (quarantined)", exc)
         poll_stats(PLATFORM).add(quarantined=1)
         body = payload if payload is not None else getattr(exc, "body", "") or ""
-        return h.quarantine(PLATFORM, endpoint, str(exc), body, self.clock.poll_id, self.now)
+        return quarantine_batch([self.clock.quarantine(endpoint, str(exc), body)])
 
     @property
     def now(self) -> Any:
@@ -109,7 +113,7 @@ class SteamPoll:
         path, rows, bad = settings.MOST_PLAYED_PATH, [], []
         if not self.include_most_played:
             return rows, bad
-        where = (PLATFORM, path)
+        where = Where(PLATFORM, path)
         try:
             payload = self.call(self.web, path, {})
             if payload is NOT_FOUND:
@@ -119,14 +123,15 @@ class SteamPoll:
             return rows, [self.quarantine(exc, path)]
         except GaveUp as exc:
             return rows, [self.gave_up(exc, path)]
-        seen = h.Deduper()
+        seen: set[int] = set()
         for item in ranks:
             try:
                 row = sh.most_played_row(item, where)
             except BadPayload as exc:
                 bad.append(self.quarantine(exc, path, item))
                 continue
-            if seen.fresh(appid=row["appid"]):
+            if row["appid"] not in seen:
+                seen.add(row["appid"])
                 rows.append(row | {"rollup_date": rollup})
         return self.stamp(rows), bad
 
@@ -169,14 +174,16 @@ def steam_source(
     backoff_seconds: float = 2.0,
     max_wait_seconds: float = 60.0,
     poll_budget_seconds: float = 900.0,
+    timeout_seconds: float = 30.0,
 ) -> Any:
     """One poll of Steam. Config resolves from `SOURCES__STEAM__<KEY>` (no key needed)."""
-    clock = PollClock(PLATFORM)
+    clock = Poll(PLATFORM)
     policy = RetryPolicy(
-        max_attempts=max_attempts,
-        backoff_seconds=backoff_seconds,
-        max_wait_seconds=max_wait_seconds,
+        max_attempts,
+        backoff_seconds,
+        max_wait_seconds,
         poll_budget_seconds=poll_budget_seconds,
+        timeout_seconds=timeout_seconds,
     )
     http = PoliteSession(PLATFORM, policy, clock, log)
     poll = SteamPoll(
@@ -185,7 +192,7 @@ def steam_source(
         http=http,
         clock=clock,
         appids=appids,
-        seed_path=Path(seed_path) if seed_path else PROJECT_ROOT / settings.SEED_GAMES,
+        seed_path=Path(seed_path) if seed_path else SEED_FILE,
         include_most_played=include_most_played,
         price_chunk_size=price_chunk_size,
         max_store_calls=max_store_calls,
@@ -213,13 +220,13 @@ def _batched(poll: SteamPoll, items: Iterator[Any], hints: Any, schema: Any) -> 
             rows.append(item)
             if len(rows) >= settings.ROWS_PER_BATCH:
                 poll_stats(PLATFORM).add(rows=len(rows))
-                yield h.as_table(rows_to_arrow(poll.stamp(rows), schema), hints)
+                yield as_table(rows_to_arrow(poll.stamp(rows), schema), hints)
                 rows, batches = [], batches + 1
         else:
             yield item
     if rows or not batches:
         poll_stats(PLATFORM).add(rows=len(rows))
-        yield h.as_table(rows_to_arrow(poll.stamp(rows), schema), hints)
+        yield as_table(rows_to_arrow(poll.stamp(rows), schema), hints)
 
 
 @dlt.resource(name="most_played")
@@ -227,7 +234,7 @@ def most_played(poll: SteamPoll) -> Iterator[Any]:
     rows, bad = poll.chart
     yield from bad
     poll_stats(PLATFORM).add(rows=len(rows))
-    yield h.as_table(rows_to_arrow(rows, sh.MOST_PLAYED_SCHEMA), MOST_PLAYED)  # even empty
+    yield as_table(rows_to_arrow(rows, sh.MOST_PLAYED_SCHEMA), MOST_PLAYED)  # even empty
 
 
 @dlt.resource(name="current_players")
@@ -249,7 +256,8 @@ def current_players(poll: SteamPoll) -> Iterator[Any]:
                 log.debug("%s %s: appid %s not found (404), skipped", PLATFORM, path, appid)
                 continue
             try:
-                yield sh.current_players_row(payload, (PLATFORM, f"{path}?appid={appid}"), appid)
+                where = Where(PLATFORM, f"{path}?appid={appid}")
+                yield sh.current_players_row(payload, where, appid)
             except BadPayload as exc:
                 yield poll.quarantine(exc, path, payload)
 
@@ -283,7 +291,7 @@ def prices(poll: SteamPoll, country: str) -> Iterator[Any]:
                     log.debug("%s %s: no entry for appid %s", PLATFORM, path, appid)
                     continue
                 try:
-                    yield sh.price_row(entry, (PLATFORM, f"{path}?appids={appid}"), appid)
+                    yield sh.price_row(entry, Where(PLATFORM, f"{path}?appids={appid}"), appid)
                 except BadPayload as exc:
                     yield poll.quarantine(exc, path, {str(appid): entry})
 
@@ -332,7 +340,7 @@ def reviews(poll: SteamPoll, every_minutes: float) -> Iterator[Any]:
             log.debug("%s %s: not found (404), skipped", PLATFORM, path)
             return None
         try:
-            return sh.review_row(payload, (PLATFORM, path), appid)
+            return sh.review_row(payload, Where(PLATFORM, path), appid)
         except BadPayload as exc:
             exc.body = item_json(payload)
             raise
@@ -350,7 +358,7 @@ def app_details(poll: SteamPoll, country: str, every_minutes: float) -> Iterator
 
     def fetch(appid: int) -> Any:
         payload = poll.call(poll.store, path, sh.appdetails_params([appid], country, None))
-        where = (PLATFORM, f"{path}?appids={appid}")
+        where = Where(PLATFORM, f"{path}?appids={appid}")
         entry = payload.get(str(appid)) if isinstance(payload, dict) else None
         try:
             row = sh.details_row(entry, where, appid) if entry is not None else None
@@ -376,7 +384,12 @@ def news(poll: SteamPoll, every_minutes: float) -> Iterator[Any]:
 
     def rows() -> Iterator[Any]:
         for appid in sh.due_apps(poll.tracked, fetched, poll.now, every_minutes):
-            params = {"appid": appid, "count": settings.NEWS_COUNT, "format": "json"}
+            params = {
+                "appid": appid,
+                "count": settings.NEWS_COUNT,
+                "maxlength": settings.NEWS_MAXLENGTH,
+                "format": "json",
+            }
             try:
                 payload = poll.call(poll.web, path, params)
             except BadPayload as exc:
@@ -389,7 +402,7 @@ def news(poll: SteamPoll, every_minutes: float) -> Iterator[Any]:
             if payload is NOT_FOUND:
                 continue
             try:
-                yield from sh.news_rows(payload, (PLATFORM, f"{path}?appid={appid}"), appid)
+                yield from sh.news_rows(payload, Where(PLATFORM, f"{path}?appid={appid}"), appid)
             except BadPayload as exc:
                 yield poll.quarantine(exc, path, payload)
 

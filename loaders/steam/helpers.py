@@ -11,10 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from loaders.common import BadPayload, item_json
-from loaders.twitch.helpers import TS, boolean, field, integer, required, text
+from loaders.records import Where, item_json, not_null
 
 log = logging.getLogger("gst.steam")
+TS = pa.timestamp("us", tz="UTC")
 
 CURRENT_PLAYERS_SCHEMA = pa.schema(
     [
@@ -163,29 +163,29 @@ NEWS_SCHEMA = pa.schema(
 )
 
 
-def news_rows(payload: Any, where: tuple[str, str], appid: int) -> list[dict[str, Any]]:
+def news_rows(payload: Any, where: Where, appid: int) -> list[dict[str, Any]]:
     """GetNewsForApp/v2 -> one row per news item (``date`` is Unix seconds; tags joined)."""
-    items = field(field(payload, "appnews", where), "newsitems", where)
+    items = where.get(where.get(payload, "appnews", required=True), "newsitems", required=True)
     if not isinstance(items, list):
-        raise BadPayload(*where, "appnews.newsitems is not a list")
+        raise where.bad("appnews.newsitems is not a list")
     rows = []
     for item in items:
-        tags = field(item, "tags", where, required=False) or []
+        tags = where.get(item, "tags") or []
         if not isinstance(tags, list):
-            raise BadPayload(*where, "tags is not a list", "tags")
-        date = integer(item, "date", where, required=True)
+            raise where.bad("tags is not a list", "tags")
+        date = where.int_of(item, "date", required=True, minimum=0)
         rows.append(
             {
-                "appid": integer(item, "appid", where) or appid,
-                "gid": text(item, "gid", where, required=True),
-                "title": text(item, "title", where),
-                "url": text(item, "url", where),
-                "is_external_url": boolean(item, "is_external_url", where),
-                "author": text(item, "author", where),
-                "contents": text(item, "contents", where),
-                "feedlabel": text(item, "feedlabel", where),
-                "feedname": text(item, "feedname", where),
-                "feed_type": integer(item, "feed_type", where),
+                "appid": where.int_of(item, "appid", minimum=0) or appid,
+                "gid": where.text_of(item, "gid", required=True),
+                "title": where.text_of(item, "title"),
+                "url": where.text_of(item, "url"),
+                "is_external_url": where.bool_of(item, "is_external_url"),
+                "author": where.text_of(item, "author"),
+                "contents": where.text_of(item, "contents"),
+                "feedlabel": where.text_of(item, "feedlabel"),
+                "feedname": where.text_of(item, "feedname"),
+                "feed_type": where.int_of(item, "feed_type"),
                 "published_at": datetime.fromtimestamp(date, UTC),
                 "tags": ",".join(str(t) for t in tags) or None,
                 "raw_item": item_json(item),
@@ -194,120 +194,120 @@ def news_rows(payload: Any, where: tuple[str, str], appid: int) -> list[dict[str
     return rows
 
 
-def current_players_row(payload: Any, where: tuple[str, str], appid: int) -> dict[str, Any]:
-    response = field(payload, "response", where)
-    result = integer(response, "result", where, required=True)
-    count = integer(response, "player_count", where, required=result == 1)
+def current_players_row(payload: Any, where: Where, appid: int) -> dict[str, Any]:
+    response = where.get(payload, "response", required=True)
+    result = where.int_of(response, "result", required=True, minimum=0)
+    count = where.int_of(response, "player_count", required=result == 1, minimum=0)
     return {"appid": appid, "player_count": count if result == 1 else None, "result": result}
 
 
-def price_row(entry: Any, where: tuple[str, str], appid: int) -> dict[str, Any]:
-    success = boolean(entry, "success", where, required=True)
+def price_row(entry: Any, where: Where, appid: int) -> dict[str, Any]:
+    success = where.bool_of(entry, "success", required=True)
     row: dict[str, Any] = {"appid": appid, "success": success, "is_free": None}
     if not success:
         return row
-    data = field(entry, "data", where)
+    data = where.get(entry, "data", required=True)
     if isinstance(data, list):  # the Store answers `[]` for free apps
         if data:
-            raise BadPayload(*where, "expected [] or an object", "data")
+            raise where.bad("expected [] or an object", "data")
         row["is_free"] = True
         return row
-    overview = field(data, "price_overview", where, required=False)
+    overview = where.get(data, "price_overview", required=False)
     if overview is None:
         return row
     row.update(
         is_free=False,
-        currency=text(overview, "currency", where, required=True),
-        initial_price=integer(overview, "initial", where, required=True),
-        final_price=integer(overview, "final", where, required=True),
-        discount_percent=integer(overview, "discount_percent", where),
+        currency=where.text_of(overview, "currency", required=True),
+        initial_price=where.int_of(overview, "initial", required=True, minimum=0),
+        final_price=where.int_of(overview, "final", required=True, minimum=0),
+        discount_percent=where.int_of(overview, "discount_percent", minimum=0),
     )
     if not 0 <= (row["discount_percent"] or 0) <= 100:
-        raise BadPayload(*where, f"discount {row['discount_percent']} outside 0..100", "discount")
+        raise where.bad(f"discount {row['discount_percent']} outside 0..100", "discount")
     return row
 
 
-def review_row(payload: Any, where: tuple[str, str], appid: int) -> dict[str, Any]:
-    if integer(payload, "success", where, required=True) != 1:
-        raise BadPayload(*where, f"success is {payload.get('success')!r}, not 1", "success")
-    summary = field(payload, "query_summary", where)
+def review_row(payload: Any, where: Where, appid: int) -> dict[str, Any]:
+    if where.int_of(payload, "success", required=True, minimum=0) != 1:
+        raise where.bad(f"success is {payload.get('success')!r}, not 1", "success")
+    summary = where.get(payload, "query_summary", required=True)
     return {
         "appid": appid,
-        "review_score": integer(summary, "review_score", where),
-        "review_score_desc": text(summary, "review_score_desc", where),
-        "total_positive": integer(summary, "total_positive", where, required=True),
-        "total_negative": integer(summary, "total_negative", where, required=True),
-        "total_reviews": integer(summary, "total_reviews", where, required=True),
+        "review_score": where.int_of(summary, "review_score", minimum=0),
+        "review_score_desc": where.text_of(summary, "review_score_desc"),
+        "total_positive": where.int_of(summary, "total_positive", required=True, minimum=0),
+        "total_negative": where.int_of(summary, "total_negative", required=True, minimum=0),
+        "total_reviews": where.int_of(summary, "total_reviews", required=True, minimum=0),
     }
 
 
-def _descriptions(data: dict, name: str, where: tuple[str, str]) -> str | None:
-    values = field(data, name, where, required=False)
+def _descriptions(data: dict, name: str, where: Where) -> str | None:
+    values = where.get(data, name)
     if values is None:
         return None
     if not isinstance(values, list):
-        raise BadPayload(*where, f"expected a list, got {type(values).__name__}", name)
-    return ", ".join(str(text(v, "description", where, required=True)) for v in values)
+        raise where.bad(f"expected a list, got {type(values).__name__}", name)
+    return ", ".join(str(where.text_of(v, "description", required=True)) for v in values)
 
 
-def _age(data: dict, where: tuple[str, str]) -> int | None:
+def _age(data: dict, where: Where) -> int | None:
     """`required_age` comes as int or string ("18", sometimes "18+")."""
-    value = field(data, "required_age", where, required=False)
+    value = where.get(data, "required_age", required=False)
     if isinstance(value, str):
         digits = value.strip().rstrip("+")
         value = int(digits) if digits.isdigit() else None
-    return integer({"required_age": value}, "required_age", where)
+    return where.int_of({"required_age": value}, "required_age", minimum=0)
 
 
-def details_row(entry: Any, where: tuple[str, str], appid: int) -> dict[str, Any] | None:
+def details_row(entry: Any, where: Where, appid: int) -> dict[str, Any] | None:
     """None when the Store does not know the app (`success: false`)."""
-    if not boolean(entry, "success", where, required=True):
+    if not where.bool_of(entry, "success", required=True):
         return None
-    data = field(entry, "data", where)
-    release = field(data, "release_date", where, required=False) or {}
-    steam_appid = integer(data, "steam_appid", where)
+    data = where.get(entry, "data", required=True)
+    release = where.get(data, "release_date", required=False) or {}
+    steam_appid = where.int_of(data, "steam_appid", minimum=0)
     if steam_appid is not None and steam_appid != appid:
         log.debug("steam appdetails %s answered for appid %s", appid, steam_appid)
     return {
         "appid": appid,
-        "name": text(data, "name", where, required=True),
-        "app_type": text(data, "type", where),
-        "is_free": boolean(data, "is_free", where),
+        "name": where.text_of(data, "name", required=True),
+        "app_type": where.text_of(data, "type"),
+        "is_free": where.bool_of(data, "is_free"),
         "genres": _descriptions(data, "genres", where),
         "categories": _descriptions(data, "categories", where),
-        "release_date_text": text(release, "date", where),
-        "coming_soon": boolean(release, "coming_soon", where),
+        "release_date_text": where.text_of(release, "date"),
+        "coming_soon": where.bool_of(release, "coming_soon"),
         "required_age": _age(data, where),
-        "header_image": text(data, "header_image", where),
+        "header_image": where.text_of(data, "header_image"),
         "raw_item": item_json(data),
     }
 
 
 def most_played_rows(
-    payload: Any, where: tuple[str, str], observed_at: datetime
+    payload: Any, where: Where, observed_at: datetime
 ) -> tuple[datetime | None, list[Any]]:
     """(rollup_date, ranks list) of the chart; items are checked by `most_played_row`."""
-    response = field(payload, "response", where)
-    rollup = integer(response, "rollup_date", where)
-    ranks = field(response, "ranks", where)
+    response = where.get(payload, "response", required=True)
+    rollup = where.int_of(response, "rollup_date", minimum=0)
+    ranks = where.get(response, "ranks", required=True)
     if not isinstance(ranks, list):
-        raise BadPayload(*where, f"expected a list, got {type(ranks).__name__}", "ranks")
+        raise where.bad(f"expected a list, got {type(ranks).__name__}", "ranks")
     rollup_at = datetime.fromtimestamp(rollup, UTC) if rollup else None
     if rollup_at and rollup_at > observed_at + timedelta(days=2):
-        raise BadPayload(*where, f"absurd rollup_date {rollup_at:%F}", "rollup_date")
+        raise where.bad(f"absurd rollup_date {rollup_at:%F}", "rollup_date")
     return rollup_at, ranks
 
 
-def most_played_row(item: Any, where: tuple[str, str]) -> dict[str, Any]:
+def most_played_row(item: Any, where: Where) -> dict[str, Any]:
     return {
-        "rank": integer(item, "rank", where, required=True, minimum=1),
-        "appid": integer(item, "appid", where, required=True, minimum=1),
-        "last_week_rank": integer(item, "last_week_rank", where, minimum=None),
-        "peak_in_game": integer(item, "peak_in_game", where),
+        "rank": where.int_of(item, "rank", required=True, minimum=1),
+        "appid": where.int_of(item, "appid", required=True, minimum=1),
+        "last_week_rank": where.int_of(item, "last_week_rank", minimum=None),
+        "peak_in_game": where.int_of(item, "peak_in_game", minimum=0),
     }
 
 
 for _name in ("CURRENT_PLAYERS", "PRICES", "REVIEWS", "MOST_PLAYED"):
-    globals()[f"{_name}_SCHEMA"] = required(globals()[f"{_name}_SCHEMA"], "appid", "observed_at")
-APP_DETAILS_SCHEMA = required(APP_DETAILS_SCHEMA, "appid")
-NEWS_SCHEMA = required(NEWS_SCHEMA, "gid", "appid")
+    globals()[f"{_name}_SCHEMA"] = not_null(globals()[f"{_name}_SCHEMA"], "appid", "observed_at")
+APP_DETAILS_SCHEMA = not_null(APP_DETAILS_SCHEMA, "appid")
+NEWS_SCHEMA = not_null(NEWS_SCHEMA, "gid", "appid")

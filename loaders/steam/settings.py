@@ -17,4 +17,8 @@ DETAILS_EVERY_MINUTES = 24 * 60
 # app details share what is left and the stalest apps go first, the rest wait a poll.
 MAX_STORE_CALLS = 150
 ROWS_PER_BATCH = 500  # one-call-per-app endpoints: rows per yielded arrow table
-SEED_GAMES = "seeds/games.csv"  # relative to the project root
+# The product's game list: package data, a copy of the dbt seed `seeds/games.csv` (a test keeps
+# them identical), so an installed loader tracks the same apps as a checkout.
+SEED_GAMES = "games.csv"
+# contents are cut to this many characters by the API (the rest stays on the linked page)
+NEWS_MAXLENGTH = 2000

@@ -1,37 +1,42 @@
 """Twitch Helix source: live streams (top N by viewers) and top games, per poll.
 
 Tables (see loaders/raw_tables.md): `streams` (append), `games` (merge on game_id),
-`top_games` (append), `quarantine` (append). App access token via client credentials,
-cached for the run, refreshed before expiry and once on a 401.
+`top_games` (append), `quarantine` (append). App access token through dlt's
+`OAuth2ClientCredentials`, cached for the run, refreshed before expiry and once on a 401.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common import pendulum
+from dlt.common.configuration import configspec
+from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from requests import PreparedRequest, Response
-from requests.auth import AuthBase
 
-from loaders.common import BadPayload, batched_tables, parse_json, poll_stats
+from loaders.http import JsonClient, JsonCursor, PoliteSession, RetryPolicy, parse_json
+from loaders.records import (
+    BadPayload,
+    Poll,
+    Where,
+    as_table,
+    batched_tables,
+    poll_stats,
+    quarantine_batch,
+    table_hints,
+)
 from loaders.twitch import helpers as h
 from loaders.twitch import settings
-from loaders.twitch.client import (
-    CursorPaginator,
-    JsonClient,
-    PoliteSession,
-    PollClock,
-    RetryPolicy,
-)
 
 PLATFORM = "twitch"
 log = logging.getLogger(f"gst.{PLATFORM}")
 
-STREAMS = h.table_hints(
+STREAMS = table_hints(
     "streams",
     {
         "user_id": {"data_type": "text", "nullable": False},
@@ -41,13 +46,13 @@ STREAMS = h.table_hints(
     },
     ["user_id", "observed_at"],
 )
-GAMES = h.table_hints(
+GAMES = table_hints(
     "games",
     {"game_id": {"data_type": "text", "nullable": False}},
     ["game_id"],
     disposition="merge",
 )
-TOP_GAMES = h.table_hints(
+TOP_GAMES = table_hints(
     "top_games",
     {
         "game_id": {"data_type": "text", "nullable": False},
@@ -62,54 +67,40 @@ class TwitchAuthError(RuntimeError):
     """The token endpoint refused the credentials or answered nonsense."""
 
 
-class AppToken(AuthBase):
-    """Client-credentials app token: fetched once, reused, renewed before expiry and on 401.
+@configspec
+class AppToken(OAuth2ClientCredentials):
+    """dlt's client-credentials flow plus what Helix needs and it lacks: the `Client-Id`
+    header on every request, renewal `TOKEN_REFRESH_MARGIN_SECONDS` before expiry, one
+    renewal on a 401 (a revoked token), and errors that name the config keys but never
+    echo the token endpoint's body (it holds a token). The token request goes through the
+    poll's session (retries, time budget, bronze recording)."""
 
-    Adds `Authorization: Bearer` and `Client-Id` to each request. The token and the secret
-    never appear in logs or error messages.
-    """
-
-    def __init__(self, token_url: str, client_id: str, client_secret: str, http: PoliteSession):
-        self.token_url, self.http = token_url, http
-        self._form = {
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "grant_type": "client_credentials",
-        }
-        self.client_id = client_id
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self.fetches = 0
-
-    def token(self, force: bool = False) -> str:
-        margin = settings.TOKEN_REFRESH_MARGIN_SECONDS
-        if force or self._token is None or time.monotonic() >= self._expires_at - margin:
-            self._fetch()
-        assert self._token is not None
-        return self._token
-
-    def _fetch(self) -> None:
-        response = self.http.session.post(self.token_url, data=self._form)
+    def obtain_token(self) -> None:
+        response = self.session.post(self.access_token_url, **self.build_access_token_request())
         endpoint = settings.TOKEN_PATH
         if response.status_code != 200:
             raise TwitchAuthError(
                 f"{PLATFORM} {endpoint}: HTTP {response.status_code}; "
                 "check sources.twitch.client_id / client_secret"
             )
+        where = Where(PLATFORM, endpoint)
         try:
             payload = parse_json(response.text, PLATFORM, endpoint)
-            token = h.text(payload, "access_token", (PLATFORM, endpoint), required=True)
-            expires_in = h.integer(payload, "expires_in", (PLATFORM, endpoint), minimum=1)
+            token = where.text(
+                where.get(payload, "access_token", required=True), "access_token", required=True
+            )
+            expires_in = where.int(where.get(payload, "expires_in"), "expires_in", minimum=1)
         except BadPayload as exc:
-            raise TwitchAuthError(str(exc)) from None  # never echo the body: it holds a token
-        self._token = token
-        self._expires_at = time.monotonic() + (expires_in or 3600)
-        self.fetches += 1
+            raise TwitchAuthError(str(exc)) from None
+        self.access_token = token
+        expires_in = expires_in or self.default_token_expiration
+        margin = timedelta(seconds=settings.TOKEN_REFRESH_MARGIN_SECONDS)
+        self.token_expiry = pendulum.now() + timedelta(seconds=expires_in) - margin
         log.info("%s: app access token obtained (expires in %ss)", PLATFORM, expires_in)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers["Client-Id"] = self.client_id
-        request.headers["Authorization"] = f"Bearer {self.token()}"
+        super().__call__(request)
+        request.headers["Client-Id"] = str(self.client_id)
         request.register_hook("response", self._renew_on_401)
         return request
 
@@ -119,8 +110,9 @@ class AppToken(AuthBase):
         log.info("%s %s: token rejected (401), renewing once", PLATFORM, response.request.path_url)
         response.content  # noqa: B018 - drain so the connection can be reused
         response.close()
+        self.obtain_token()
         retry = response.request.copy()
-        retry.headers["Authorization"] = f"Bearer {self.token(force=True)}"
+        retry.headers["Authorization"] = f"Bearer {self.access_token}"
         retry._gst_renewed = True  # type: ignore[attr-defined]
         renewed = response.connection.send(retry, **kwargs)
         renewed.history.append(response)
@@ -140,18 +132,25 @@ def twitch_source(
     backoff_seconds: float = 1.0,
     max_wait_seconds: float = 60.0,
     poll_budget_seconds: float = 900.0,
+    timeout_seconds: float = 30.0,
 ) -> Any:
     """One poll of Twitch: live streams (all, or the top `max_streams` by viewers) and the
     top `top_games` games. Config/secrets resolve from `SOURCES__TWITCH__<KEY>`."""
-    clock = PollClock(PLATFORM)
+    clock = Poll(PLATFORM)
     policy = RetryPolicy(
-        max_attempts=max_attempts,
-        backoff_seconds=backoff_seconds,
-        max_wait_seconds=max_wait_seconds,
+        max_attempts,
+        backoff_seconds,
+        max_wait_seconds,
         poll_budget_seconds=poll_budget_seconds,
+        timeout_seconds=timeout_seconds,
     )
     http = PoliteSession(PLATFORM, policy, clock, log)
-    auth = AppToken(auth_base_url.rstrip("/") + settings.TOKEN_PATH, client_id, client_secret, http)
+    auth = AppToken(
+        access_token_url=auth_base_url.rstrip("/") + settings.TOKEN_PATH,
+        client_id=client_id,
+        client_secret=client_secret,
+        session=http.session,
+    )
     client = JsonClient(PLATFORM, api_base_url.rstrip("/"), http.session, auth=auth)
     return (
         streams(client, clock, max_streams),
@@ -161,7 +160,7 @@ def twitch_source(
 
 def _pages(client: JsonClient, path: str, first: int) -> Iterator[tuple[list, Any]]:
     """(items, response) per page; a bad page raises BadPayload (paging cannot go on)."""
-    paginator = CursorPaginator(
+    paginator = JsonCursor(
         "pagination.cursor",
         "after",
         lambda cursor: log.warning("%s %s: cursor came back twice, stopping", PLATFORM, path),
@@ -174,7 +173,7 @@ def _pages(client: JsonClient, path: str, first: int) -> Iterator[tuple[list, An
 
 def _paged_tables(
     client: JsonClient,
-    clock: PollClock,
+    clock: Poll,
     path: str,
     limit: int | None,
     read: Callable[..., tuple[pa.Table, list]],
@@ -182,16 +181,17 @@ def _paged_tables(
 ) -> Iterator[Any]:
     """An arrow table per page (deduped on the `keys` columns), quarantine rows for bad items
     or pages. `read(items, where, poll, at)` -> (table, [(error, item)])."""
-    seen, taken, where = h.Deduper(), 0, (PLATFORM, path)
+    seen, taken, where = h.Deduper(), 0, Where(PLATFORM, path)
     stats = poll_stats(PLATFORM)
     first = min(settings.PAGE_SIZE, limit) if limit else settings.PAGE_SIZE
     try:
         for items, _response in _pages(client, path, first):
             poll, at = clock.poll_id, clock.now()
             table, bad = read(items, where, poll, at)
-            for exc, item in bad:
+            for exc, _item in bad:
                 log.warning("%s (item quarantined)", exc)
-                yield h.quarantine(PLATFORM, path, str(exc), item, poll, at)
+            if bad:
+                yield quarantine_batch([clock.quarantine(path, str(e), item) for e, item in bad])
             keep = seen.keep(table, keys)
             if not all(keep):
                 table = table.filter(pa.array(keep, pa.bool_()))
@@ -206,29 +206,29 @@ def _paged_tables(
         log.error("%s (page quarantined, paging stopped after %d rows)", exc, taken)
         stats.page(quarantined=1)
         body = getattr(exc, "body", None) or ""
-        yield h.quarantine(PLATFORM, path, str(exc), body, clock.poll_id, clock.now())
+        yield quarantine_batch([clock.quarantine(path, str(exc), body)])
     if seen.dropped:
         log.info("%s %s: %d duplicate items dropped (list shifted)", PLATFORM, path, seen.dropped)
 
 
 @dlt.resource(name="streams")
-def streams(client: JsonClient, clock: PollClock, max_streams: int | None = None) -> Iterator[Any]:
+def streams(client: JsonClient, clock: Poll, max_streams: int | None = None) -> Iterator[Any]:
     """Live streams by viewers, arrow tables of several pages; deduped on stream id and user id."""
 
-    def read(items: list, where: tuple[str, str], poll: str, at: Any) -> Any:
+    def read(items: list, where: Where, poll: str, at: Any) -> Any:
         return h.read_page(items, where, poll, at, h.stream_row, h.STREAMS_SCHEMA, h.streams_table)
 
     pages = _paged_tables(
         client, clock, settings.STREAMS_PATH, max_streams, read, ("stream_id", "user_id")
     )
-    yield from batched_tables(pages, lambda table: h.as_table(table, STREAMS))
+    yield from batched_tables(pages, lambda table: as_table(table, STREAMS))
 
 
 @dlt.resource(name="top_games")
-def top_games_resource(client: JsonClient, clock: PollClock, limit: int) -> Iterator[Any]:
+def top_games_resource(client: JsonClient, clock: Poll, limit: int) -> Iterator[Any]:
     """Top games: `games` (entity, merge) and `top_games` (rank per poll)."""
 
-    def read(items: list, where: tuple[str, str], poll: str, at: Any) -> Any:
+    def read(items: list, where: Where, poll: str, at: Any) -> Any:
         return h.read_page(items, where, poll, at, h.game_row, h.GAMES_SCHEMA)
 
     rank = 0
@@ -246,5 +246,5 @@ def top_games_resource(client: JsonClient, clock: PollClock, limit: int) -> Iter
             schema=h.TOP_GAMES_SCHEMA,
         )
         rank += table.num_rows
-        yield h.as_table(table, GAMES)
-        yield h.as_table(ranks, TOP_GAMES)
+        yield as_table(table, GAMES)
+        yield as_table(ranks, TOP_GAMES)

@@ -1,172 +1,32 @@
-"""Twitch page JSON -> pyarrow tables, plus the field checks the Steam source shares.
+"""Twitch page JSON -> pyarrow tables.
 
-Every item is checked field by field; the first problem raises `BadPayload` naming the
-platform, endpoint and field, and the item goes to `quarantine` instead of the table.
+Every item is checked field by field (`loaders.records.Where`); the first problem raises
+`BadPayload` naming the platform, endpoint and field, and the item goes to `quarantine`
+instead of the table. A well-formed page is read column by column (`loaders.columns`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import dlt
 import pyarrow as pa
 
 from loaders import columns as col
-from loaders.common import (
-    CONTRACT,
-    OBSERVATIONS,
+from loaders.records import (
+    EARLIEST_VALID,
+    MAX_FUTURE,
     BadPayload,
-    Quarantined,
-    int_or_text,
+    Where,
     item_json,
+    not_null,
+    parse_iso,
     rows_to_arrow,
 )
-from loaders.twitch import settings
 
 TS = pa.timestamp("us", tz="UTC")
-EARLIEST = datetime.fromisoformat(settings.EARLIEST_VALID)
-
-QUARANTINE_HINTS = dlt.mark.make_hints(
-    table_name="quarantine",
-    write_disposition="append",
-    columns={
-        "platform": {"data_type": "text", "nullable": False},
-        "endpoint": {"data_type": "text", "nullable": False},
-        "reason": {"data_type": "text", "nullable": False},
-        "payload": {"data_type": "text"},
-        "poll_id": {"data_type": "text"},
-        "observed_at": {"data_type": "timestamp", "timezone": True},
-        "quarantined_at": {"data_type": "timestamp", "timezone": True},
-    },
-)
-
-
-def table_hints(
-    name: str, columns: dict[str, Any], primary_key: list[str], disposition: Any = OBSERVATIONS
-) -> Any:
-    """Hints for one raw table; applied per yielded page (see `as_table`)."""
-    return dlt.mark.make_hints(
-        table_name=name,
-        write_disposition=disposition,
-        primary_key=primary_key,
-        merge_key=None,
-        columns=columns,
-        schema_contract=CONTRACT,
-    )
-
-
-def as_table(item: Any, hints: Any) -> Any:
-    """Route a page (or quarantine row) to its own table with its own hints.
-
-    A table *variant* per target keeps the hints of one table (primary key, not-null
-    columns) from leaking into another when one resource feeds several tables.
-    """
-    return dlt.mark.with_hints(item, hints, create_table_variant=True)
-
-
-def quarantine(
-    platform: str, endpoint: str, reason: str, payload: Any, poll: str, at: datetime
-) -> Any:
-    text = payload if isinstance(payload, str) else item_json(payload)
-    row = Quarantined(platform, endpoint, reason, text, poll, at).as_row()
-    return as_table(row, QUARANTINE_HINTS)
-
-
-# --- field checks ---------------------------------------------------------------------------
-
-
-def parse_iso(value: str) -> datetime:
-    """ISO-8601 with an offset or `Z` (Python 3.10 reads no `Z`)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def field(item: Any, name: str, where: tuple[str, str], required: bool = True) -> Any:
-    if not isinstance(item, dict):
-        raise BadPayload(*where, f"item is a {type(item).__name__}, not an object")
-    value = item.get(name)
-    if value is None and required:
-        raise BadPayload(*where, "missing required field", name)
-    return value
-
-
-def text(item: Any, name: str, where: tuple[str, str], required: bool = False) -> str | None:
-    value = field(item, name, where, required)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise BadPayload(*where, f"expected text, got {type(value).__name__}", name)
-    value = str(value)
-    if len(value) > settings.MAX_TEXT_CHARS:
-        raise BadPayload(*where, f"text of {len(value)} chars is implausibly long", name)
-    if required and not value.strip():
-        raise BadPayload(*where, "required field is empty", name)
-    return value
-
-
-def integer(
-    item: Any, name: str, where: tuple[str, str], required: bool = False, minimum: int | None = 0
-) -> int | None:
-    """An int, or a string of digits (cast); bools, floats with fractions, junk are errors."""
-    value = field(item, name, where, required)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise BadPayload(*where, "expected an integer, got a boolean", name)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int_or_text(value.strip())
-    if not isinstance(value, int):
-        raise BadPayload(*where, f"expected an integer, got {value!r:.40}", name)
-    if minimum is not None and value < minimum:
-        raise BadPayload(*where, f"value {value} is below {minimum}", name)
-    if abs(value) > 2**62:
-        raise BadPayload(*where, f"value {value} is out of range", name)
-    return value
-
-
-def boolean(item: Any, name: str, where: tuple[str, str], required: bool = False) -> bool | None:
-    value = field(item, name, where, required)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1, "0", "1", "true", "false"):
-        return value in (1, "1", "true")
-    raise BadPayload(*where, f"expected a boolean, got {value!r:.40}", name)
-
-
-def utc_timestamp(
-    item: Any, name: str, where: tuple[str, str], observed_at: datetime, required: bool = False
-) -> datetime | None:
-    """ISO-8601 with offset or `Z`; must lie between 2007 and a day after the poll."""
-    value = field(item, name, where, required)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise BadPayload(*where, f"expected an ISO-8601 timestamp, got {value!r:.40}", name)
-    try:
-        parsed = parse_iso(value)
-    except ValueError as exc:
-        raise BadPayload(*where, f"unparseable timestamp {value!r:.40}", name) from exc
-    if parsed.tzinfo is None:
-        raise BadPayload(*where, f"timestamp without offset {value!r:.40}", name)
-    parsed = parsed.astimezone(UTC)
-    latest = observed_at + timedelta(seconds=settings.MAX_FUTURE_SECONDS)
-    if not EARLIEST <= parsed <= latest:
-        raise BadPayload(*where, f"absurd timestamp {value} (poll at {observed_at:%F %T}Z)", name)
-    return parsed
-
-
-def required(schema: pa.Schema, *names: str) -> pa.Schema:
-    """The schema with `names` marked not-null (they carry the tables' not-null hints)."""
-    for name in names:
-        index = schema.get_field_index(name)
-        schema = schema.set(index, schema.field(index).with_nullable(False))
-    return schema
 
 
 # --- Twitch tables ---------------------------------------------------------------------------
@@ -190,7 +50,7 @@ STREAMS_SCHEMA = pa.schema(
         ("raw_item", pa.string()),
     ]
 )
-STREAMS_SCHEMA = required(STREAMS_SCHEMA, "user_id", "observed_at")
+STREAMS_SCHEMA = not_null(STREAMS_SCHEMA, "user_id", "observed_at")
 GAMES_SCHEMA = pa.schema(
     [
         ("game_id", pa.string()),
@@ -201,45 +61,38 @@ GAMES_SCHEMA = pa.schema(
         ("observed_at", TS),
     ]
 )
-GAMES_SCHEMA = required(GAMES_SCHEMA, "game_id")
+GAMES_SCHEMA = not_null(GAMES_SCHEMA, "game_id")
 TOP_GAMES_SCHEMA = pa.schema(
     [("poll_id", pa.string()), ("observed_at", TS), ("game_id", pa.string()), ("rank", pa.int32())]
 )
-TOP_GAMES_SCHEMA = required(TOP_GAMES_SCHEMA, "game_id", "observed_at")
+TOP_GAMES_SCHEMA = not_null(TOP_GAMES_SCHEMA, "game_id", "observed_at")
 
 
-def stream_row(item: Any, where: tuple[str, str], poll: str, at: datetime) -> dict[str, Any]:
+def stream_row(item: Any, where: Where, poll: str, at: datetime) -> dict[str, Any]:
     return {
         "poll_id": poll,
         "observed_at": at,
-        "stream_id": text(item, "id", where, required=True),
-        "user_id": text(item, "user_id", where, required=True),
-        "user_login": text(item, "user_login", where),
-        "user_name": text(item, "user_name", where),
-        "game_id": text(item, "game_id", where),
-        "game_name": text(item, "game_name", where),
-        "stream_type": text(item, "type", where),
-        "title": text(item, "title", where),
-        "viewer_count": integer(item, "viewer_count", where, required=True),
-        "started_at": utc_timestamp(item, "started_at", where, at, required=True),
-        "language": text(item, "language", where),
-        "is_mature": boolean(item, "is_mature", where),
+        "stream_id": where.text_of(item, "id", required=True),
+        "user_id": where.text_of(item, "user_id", required=True),
+        "user_login": where.text_of(item, "user_login"),
+        "user_name": where.text_of(item, "user_name"),
+        "game_id": where.text_of(item, "game_id"),
+        "game_name": where.text_of(item, "game_name"),
+        "stream_type": where.text_of(item, "type"),
+        "title": where.text_of(item, "title"),
+        "viewer_count": where.int_of(item, "viewer_count", required=True, minimum=0),
+        "started_at": where.iso_time(
+            where.get(item, "started_at", required=True), "started_at", at, required=True
+        ),
+        "language": where.text_of(item, "language"),
+        "is_mature": where.bool_of(item, "is_mature"),
         "raw_item": item_json(item),
     }
 
 
 # --- the same checks column by column: the fast path of a well-formed page --------------------
 
-TWITCH_BOOLS: dict[Any, bool | None] = {
-    None: None, "0": False, "1": True, "true": True, "false": False,
-}  # fmt: skip
 _ISO_Z = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-
-
-def _text(column: list[Any], required: bool = False) -> pa.Array:
-    return col.text(
-        column, required=required, max_chars=settings.MAX_TEXT_CHARS, blank_is_missing=True
-    )
 
 
 def streams_table(items: list, poll: str, at: datetime) -> pa.Table:
@@ -253,8 +106,8 @@ def streams_table(items: list, poll: str, at: datetime) -> pa.Table:
         get("started_at"),
         pattern=_ISO_Z,
         parse=parse_iso,
-        earliest=EARLIEST,
-        latest=at + timedelta(seconds=settings.MAX_FUTURE_SECONDS),
+        earliest=EARLIEST_VALID,
+        latest=at + MAX_FUTURE,
         required=True,
     )
     return col.page_table(
@@ -262,27 +115,25 @@ def streams_table(items: list, poll: str, at: datetime) -> pa.Table:
         STREAMS_SCHEMA,
         (poll, at),
         [
-            _text(get("id"), required=True),
-            _text(get("user_id"), required=True),
-            _text(get("user_login")),
-            _text(get("user_name")),
-            _text(get("game_id")),
-            _text(get("game_name")),
-            _text(get("type")),
-            _text(get("title")),
-            col.integer(
-                get("viewer_count"), required=True, minimum=0, bound=2**62, empty_is_null=False
-            ),
+            col.text(get("id"), required=True),
+            col.text(get("user_id"), required=True),
+            col.text(get("user_login")),
+            col.text(get("user_name")),
+            col.text(get("game_id")),
+            col.text(get("game_name")),
+            col.text(get("type")),
+            col.text(get("title")),
+            col.integer(get("viewer_count"), required=True, minimum=0),
             started_at,
-            _text(get("language")),
-            col.boolean(get("is_mature"), strings=TWITCH_BOOLS),
+            col.text(get("language")),
+            col.boolean(get("is_mature")),
         ],
     )
 
 
 def read_page(
     items: list,
-    where: tuple[str, str],
+    where: Where,
     poll: str,
     at: datetime,
     build: Callable[..., dict[str, Any]],
@@ -300,12 +151,12 @@ def read_page(
     return rows_to_arrow(rows, schema), bad
 
 
-def game_row(item: Any, where: tuple[str, str], poll: str, at: datetime) -> dict[str, Any]:
+def game_row(item: Any, where: Where, poll: str, at: datetime) -> dict[str, Any]:
     return {
-        "game_id": text(item, "id", where, required=True),
-        "game_name": text(item, "name", where, required=True),
-        "box_art_url": text(item, "box_art_url", where),
-        "igdb_id": text(item, "igdb_id", where),
+        "game_id": where.text_of(item, "id", required=True),
+        "game_name": where.text_of(item, "name", required=True),
+        "box_art_url": where.text_of(item, "box_art_url"),
+        "igdb_id": where.text_of(item, "igdb_id"),
         "poll_id": poll,
         "observed_at": at,
     }
@@ -333,7 +184,7 @@ class Deduper:
 
 
 def split_items(
-    items: Iterable[Any], build: Any, where: tuple[str, str], poll: str, at: datetime
+    items: Iterable[Any], build: Any, where: Where, poll: str, at: datetime
 ) -> tuple[list[dict[str, Any]], list[tuple[BadPayload, Any]]]:
     """Build rows; collect (error, item) for items that fail a check."""
     rows, bad = [], []

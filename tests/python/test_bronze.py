@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from simulator import Simulator
 
+pytestmark = pytest.mark.slow
+
 PLATFORMS = ("chzzk", "soop", "twitch", "steam")
 FILE_NAME = re.compile(
     r"^(chzzk|soop|twitch|steam)/date=\d{4}-\d{2}-\d{2}/hour=\d{2}/"
@@ -107,7 +109,8 @@ def test_bronze_files_hold_no_secrets(tmp_path, monkeypatch, simulated):
 
 
 def test_replay_names_the_request_it_cannot_answer(tmp_path, monkeypatch, simulated):
-    from loaders.bronze import recording, replay
+    from loaders.bronze import recording
+    from loaders.bronze_replay import replay
     from loaders.pipeline import load_platform
 
     monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "live.duckdb"))

@@ -13,7 +13,7 @@ import pytest
 
 from loaders import columns as col
 from loaders.chzzk import helpers as chzzk
-from loaders.common import Where
+from loaders.records import Poll, Where
 from loaders.soop import helpers as soop
 from loaders.twitch import helpers as twitch
 
@@ -87,7 +87,7 @@ class Soop:
     name = "soop"
     item = staticmethod(soop_item)
     where = Where("soop", "/api/main_broad_list_api.php")
-    poll = soop.Poll("soop:20261102T123000Z", AT, "web")
+    poll = Poll("soop", AT, "web")
 
     def fast(self, items, seen):
         return soop.broads_page(items, self.where, self.poll, seen)
@@ -103,7 +103,7 @@ class Chzzk:
     name = "chzzk"
     item = staticmethod(chzzk_item)
     where = Where("chzzk", "/service/v1/lives")
-    poll = chzzk.Poll("chzzk:20261102T123000Z", AT, "service")
+    poll = Poll("chzzk", AT, "service")
 
     def fast(self, items, seen):
         return chzzk.lives_page(items, self.where, self.poll, seen)
@@ -118,7 +118,7 @@ class Chzzk:
 class Twitch:
     name = "twitch"
     item = staticmethod(twitch_item)
-    where = ("twitch", "/helix/streams")
+    where = Where("twitch", "/helix/streams")
     poll = "twitch:20261102T123000Z"
 
     def _read(self, items, seen, fast):

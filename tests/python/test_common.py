@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from loaders.common import batched_tables, item_json, kst_to_utc, rows_to_arrow
+from loaders.records import batched_tables, item_json, kst_to_utc, rows_to_arrow
 
 SCHEMA = pa.schema([("id", pa.int64())])
 
@@ -134,7 +134,7 @@ def bare_env(monkeypatch, tmp_path):
 
 
 def test_environment_lookup_is_skipped_only_when_it_would_find_nothing(bare_env, monkeypatch):
-    from loaders.twitch.client import PoliteSession, environment_matters
+    from loaders.http import PoliteSession, environment_matters
 
     assert environment_matters() is False
     assert PoliteSession("twitch").session.trust_env is False
@@ -149,7 +149,7 @@ def test_environment_lookup_is_skipped_only_when_it_would_find_nothing(bare_env,
 
 
 def test_a_proxy_in_the_environment_is_used(bare_env, monkeypatch):
-    from loaders.twitch.client import PoliteSession
+    from loaders.http import PoliteSession
 
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     session = PoliteSession("soop").session

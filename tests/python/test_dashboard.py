@@ -33,6 +33,7 @@ PLATFORMS = {"chzzk": "CHZZK", "soop": "SOOP", "twitch": "Twitch"}  # dim_platfo
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.e2e,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(),
         reason="browser tests need Debian's Chromium at /usr/bin/chromium (.ci/run installs it)",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders import ledger
+from loaders import warehouse
 from loaders.dbt_run import PROJECT_DIR, dbt
 from loaders.demo import DemoConfig, DemoFailed, run_demo
 
@@ -60,7 +60,7 @@ def built(request, tmp_path_factory):
 
 
 def scalar(target: str, sql: str):
-    with ledger.connect(target) as con:
+    with warehouse.connect(target) as con:
         return next(iter(con.rows(sql)[0].values()))
 
 
@@ -127,7 +127,7 @@ def test_rebuild_is_idempotent(built):
 
 def table_counts(target: str, duckdb_file: Path | None = None) -> dict[str, int]:
     """Row count of every table dbt builds (silver, gold, snapshots)."""
-    with ledger.connect(target, duckdb_file) as con:
+    with warehouse.connect(target, duckdb_file=duckdb_file) as con:
         tables = con.rows(
             "select table_schema as s, table_name as t from information_schema.tables"
             " where table_schema in ('silver', 'gold', 'snapshots')"
@@ -191,6 +191,7 @@ def test_ledger_records_loads_and_builds(built):
     assert kinds == 3
 
 
+@pytest.mark.e2e
 def test_window_with_nobody_live_fails_with_a_reason(tmp_path, monkeypatch):
     # 09:00-10:12 KST at 10 channels: the simulated streamers are all offline; the demo must
     # say so instead of failing deep in dbt or reporting "bad data"
@@ -207,7 +208,7 @@ def test_window_with_nobody_live_fails_with_a_reason(tmp_path, monkeypatch):
     with pytest.raises(DemoFailed, match=r"nobody was live on chzzk, soop, twitch") as failed:
         run_demo(cfg, echo=lambda _line: None)
     assert "00:00-01:12 UTC (09:00-10:12 KST) at 10 channels" in str(failed.value)
-    with ledger.connect("duckdb") as con:  # the polls themselves were loaded and recorded
+    with warehouse.connect("duckdb") as con:  # the polls themselves were loaded and recorded
         assert con.rows("select count(*) as n from raw_steam.current_players")[0]["n"] > 0
 
 

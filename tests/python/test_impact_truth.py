@@ -16,6 +16,8 @@ import pytest
 
 from bench.impact_truth import check
 
+pytestmark = pytest.mark.slow
+
 SEED = 2024
 
 

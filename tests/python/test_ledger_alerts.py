@@ -3,55 +3,37 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from loaders import alerts, ledger
+from loaders import alerts, ledger, warehouse
 from loaders.cli import app
 
 SECRET = "sekret-webhook-test-4f9a1c"
 
 
-class Capture:
-    """A local webhook receiver recording every JSON body posted to it."""
+class Webhook:
+    """The fake API as a webhook receiver: the JSON bodies posted to /hook."""
 
-    def __init__(self, status: int = 200):
-        self.bodies: list[dict] = []
-        capture = self
+    def __init__(self, api, status: int = 200):
+        self.api = api
+        api.routes["/hook"] = [(status, "ok")]
+        self.url = f"{api.url}/hook"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", 0))
-                capture.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def bodies(self) -> list[dict]:
+        return [json.loads(call["body"]) for call in self.api.hits("/hook")]
 
 
 @pytest.fixture
-def webhook(monkeypatch):
-    capture = Capture()
-    monkeypatch.setenv("GST_ALERT_WEBHOOK_URL", capture.url)
-    yield capture
-    capture.close()
+def webhook(fake_api, monkeypatch):
+    hook = Webhook(fake_api)
+    monkeypatch.setenv("GST_ALERT_WEBHOOK_URL", hook.url)
+    return hook
 
 
 @pytest.fixture
@@ -155,7 +137,7 @@ def test_status_shows_runs_and_platform_freshness(wh):
 
 def test_status_on_a_missing_warehouse_is_a_user_error(tmp_path, monkeypatch):
     monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
-    with pytest.raises(ledger.LedgerError, match="does not exist"):
+    with pytest.raises(warehouse.WarehouseError, match="does not exist"):
         ledger.recent_runs("duckdb")
 
 
@@ -181,20 +163,17 @@ def test_notify_posts_slack_payload_without_secrets(webhook, monkeypatch):
     assert SECRET not in dumped and "hunter2pw" not in dumped
 
 
-def test_notify_never_raises(monkeypatch):
+def test_notify_never_raises(monkeypatch, fake_api):
     monkeypatch.delenv("GST_ALERT_WEBHOOK_URL", raising=False)
     assert alerts.notify("load_failed", "no webhook configured") is False
     monkeypatch.setenv("GST_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens
     started = time.monotonic()
     assert alerts.notify("load_failed", "unreachable webhook") is False
     assert time.monotonic() - started < alerts.TIMEOUT_SECONDS + 1
-    refusing = Capture(status=500)
+    refusing = Webhook(fake_api, status=500)
     monkeypatch.setenv("GST_ALERT_WEBHOOK_URL", refusing.url)
-    try:
-        assert alerts.notify("load_failed", "webhook answers 500") is False
-        assert len(refusing.bodies) == 1
-    finally:
-        refusing.close()
+    assert alerts.notify("load_failed", "webhook answers 500") is False
+    assert len(refusing.bodies) == 1
 
 
 def test_webhook_url_from_dlt_config(monkeypatch):

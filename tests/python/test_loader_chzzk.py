@@ -87,7 +87,7 @@ def test_service_api_pages_with_object_cursor_and_casts(chzzk_env, sql):
     report = load_platform("chzzk")
     assert report.status == "ok", report.error
     assert report.rows["lives"] == 120
-    list_calls = [q for p, q in chzzk_env.calls if p == "/service/v1/lives"]
+    list_calls = [q for p, q in chzzk_env.requests if p == "/service/v1/lives"]
     assert len(list_calls) == 3
     assert list_calls[0] == {"size": "50", "sortType": "POPULAR"}
     assert list_calls[1]["liveId"] == str(items[49]["liveId"])
@@ -123,7 +123,7 @@ def test_official_api_chosen_with_credentials(chzzk_env, monkeypatch, sql):
     assert report.rows["lives"] == 45
     calls = [
         (q, h)
-        for (p, q), h in zip(chzzk_env.calls, chzzk_env.headers, strict=True)
+        for p, q, h in ((c["path"], c["query"], c["headers"]) for c in chzzk_env.calls)
         if p == "/open/v1/lives"
     ]
     assert [q.get("next") for q, _ in calls] == [None, "20", "40"]
@@ -131,7 +131,7 @@ def test_official_api_chosen_with_credentials(chzzk_env, monkeypatch, sql):
     assert all(
         h["Client-Id"] == "my-client" and h["Client-Secret"] == "s3cret-value" for _, h in calls
     )
-    assert not any(p == "/service/v1/lives" for p, _ in chzzk_env.calls)
+    assert not any(p == "/service/v1/lives" for p, _ in chzzk_env.requests)
     assert sql("select distinct api_variant from raw_chzzk.lives") == [("openapi",)]
 
 
@@ -169,22 +169,22 @@ def test_same_cursor_twice_stops_paging(chzzk_env):
     finally:
         del os.environ["SOURCES__CHZZK__CLIENT_ID"], os.environ["SOURCES__CHZZK__CLIENT_SECRET"]
     assert report.status == "ok" and report.rows["lives"] == 40
-    assert len([c for c in chzzk_env.calls if c[0] == "/open/v1/lives"]) == 2
+    assert len([c for c in chzzk_env.requests if c[0] == "/open/v1/lives"]) == 2
 
 
 def test_rerun_of_same_poll_does_not_duplicate_and_skips_fresh_channels(chzzk_env, sql):
     serve_service(chzzk_env, [live(i) for i in range(30)])
     assert load_platform("chzzk").status == "ok"
-    detail_calls = sum(p.startswith("/service/v1/channels/") for p, _ in chzzk_env.calls)
+    detail_calls = sum(p.startswith("/service/v1/channels/") for p, _ in chzzk_env.requests)
     assert detail_calls == 30
     assert load_platform("chzzk").status == "ok"  # same Date header: the same poll again
     assert sql("select count(*), count(distinct channel_id) from raw_chzzk.lives") == [(30, 30)]
-    assert sum(p.startswith("/service/v1/channels/") for p, _ in chzzk_env.calls) == 30
+    assert sum(p.startswith("/service/v1/channels/") for p, _ in chzzk_env.requests) == 30
     assert sql("select count(*), min(follower_count) from raw_chzzk.channels") == [(30, 42)]
     chzzk_env.date = "Tue, 03 Nov 2026 00:20:00 GMT"  # more than 24 h later: refresh again
     assert load_platform("chzzk").status == "ok"
     assert sql("select count(*), count(distinct observed_at) from raw_chzzk.lives") == [(60, 2)]
-    assert sum(p.startswith("/service/v1/channels/") for p, _ in chzzk_env.calls) == 60
+    assert sum(p.startswith("/service/v1/channels/") for p, _ in chzzk_env.requests) == 60
 
 
 def test_channel_details_are_capped_per_poll(chzzk_env, monkeypatch, sql):
@@ -246,14 +246,14 @@ def test_bad_items_are_quarantined_and_the_rest_loads(chzzk_env, sql):
 def test_bad_second_page_is_retried_then_quarantined(chzzk_env, sql, body, reason):
     items = [live(i) for i in range(80)]
     serve_service(chzzk_env, items)
-    good = chzzk_env.routes["/service/v1/lives"]
+    good = chzzk_env.handlers["/service/v1/lives"]
     chzzk_env.route("/service/v1/lives", lambda q: body if "liveId" in q else good(q))
     report = load_platform("chzzk")
     assert report.status == "ok", report.error
     assert report.rows["lives"] == 50  # first page loaded
     rows = sql("select reason, payload from raw_chzzk.quarantine")
     assert len(rows) == 1 and reason in rows[0][0] and rows[0][1] == body
-    attempts = sum(p == "/service/v1/lives" and "liveId" in q for p, q in chzzk_env.calls)
+    attempts = sum(p == "/service/v1/lives" and "liveId" in q for p, q in chzzk_env.requests)
     if reason != "content.data":  # unparsable bodies are retried before quarantine
         assert attempts == 4
 
@@ -261,7 +261,7 @@ def test_bad_second_page_is_retried_then_quarantined(chzzk_env, sql, body, reaso
 def test_jsonp_wrapped_page_is_unwrapped(chzzk_env):
     items = [live(i) for i in range(10)]
     serve_service(chzzk_env, items)
-    good = chzzk_env.routes["/service/v1/lives"]
+    good = chzzk_env.handlers["/service/v1/lives"]
     chzzk_env.route("/service/v1/lives", lambda q: f"cb({json.dumps(good(q))});")
     report = load_platform("chzzk")
     assert report.status == "ok" and report.rows["lives"] == 10 and report.quarantined == 0
@@ -270,7 +270,7 @@ def test_jsonp_wrapped_page_is_unwrapped(chzzk_env):
 def test_faults_are_retried_and_give_the_same_observations(chzzk_env, sql, warehouse):
     items = [live(i) for i in range(130)]
     serve_service(chzzk_env, items)
-    good = chzzk_env.routes["/service/v1/lives"]
+    good = chzzk_env.handlers["/service/v1/lives"]
     count = {"n": 0}
 
     def flaky(q):  # every other list request fails once: 503, then 429, then truncated JSON

@@ -67,7 +67,7 @@ def test_web_list_pages_until_short_page_and_casts_strings(soop_env, sql):
     report = load_platform("soop")
     assert report.status == "ok", report.error
     assert report.rows == {"broads": 150, "categories": 2}
-    calls = [(q, h) for (p, q), h in zip(soop_env.calls, soop_env.headers, strict=True) if p == WEB]
+    calls = [(c["query"], c["headers"]) for c in soop_env.hits(WEB)]
     assert [q["pageNo"] for q, _ in calls] == ["1", "2", "3"]
     assert calls[0][0]["selectType"] == "action" and calls[0][0]["orderType"] == "view_cnt"
     assert all("Mozilla" in h["User-Agent"] and h["Referer"] for _, h in calls)
@@ -95,11 +95,11 @@ def test_official_list_used_with_client_id(soop_env, monkeypatch, sql):
     serve_list(soop_env, "/broad/list", [broad(i) for i in range(120)], "page_no")
     report = load_platform("soop")
     assert report.status == "ok", report.error
-    calls = [q for p, q in soop_env.calls if p == "/broad/list"]
+    calls = [q for p, q in soop_env.requests if p == "/broad/list"]
     # exactly 120 items: total_cnt ends paging without asking for an empty third page
     assert [q["page_no"] for q in calls] == ["1", "2"]
     assert all(q["client_id"] == "soop-client" and "callback" not in q for q in calls)
-    assert not any(p == WEB for p, _ in soop_env.calls)
+    assert not any(p == WEB for p, _ in soop_env.requests)
     assert sql("select distinct api_variant, count(*) from raw_soop.broads group by 1") == [
         ("openapi", 120)
     ]
@@ -117,7 +117,7 @@ def test_api_error_answer_fails_the_platform_with_a_clear_message(soop_env, monk
 def test_error_answer_on_a_later_page_is_quarantined_rest_loaded(soop_env, sql):
     items = [broad(i) for i in range(150)]
     serve_list(soop_env, WEB, items, "pageNo")
-    good = soop_env.routes[WEB]
+    good = soop_env.handlers[WEB]
     soop_env.route(WEB, lambda q: {"result": -1, "msg": "busy"} if q["pageNo"] == "2" else good(q))
     report = load_platform("soop")
     assert report.status == "ok", report.error
@@ -162,7 +162,7 @@ def test_bad_items_are_quarantined_and_the_rest_loads(soop_env, sql):
 )
 def test_bad_page_bodies(soop_env, sql, body, loaded):
     serve_list(soop_env, WEB, [broad(i) for i in range(100)], "pageNo")
-    good = soop_env.routes[WEB]
+    good = soop_env.handlers[WEB]
     soop_env.route(WEB, lambda q: body if q["pageNo"] == "2" else good(q))
     report = load_platform("soop")
     assert report.status == "ok", report.error

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dlt
 import pytest
-from test_loader_twitch import FakeApi
 
-from loaders.steam import steam_source
+from loaders.steam import SEED_FILE, steam_source
 from loaders.steam.helpers import appdetails_params, due_apps, seed_appids
+from tests.support.fake_api import FakeApi
 
 DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=UTC)
 POLL = "steam:20261102T001000Z"
@@ -19,10 +20,8 @@ DETAILS = "/api/appdetails"
 
 
 @pytest.fixture
-def api():
-    fake = FakeApi()
-    yield fake
-    fake.close()
+def api(fake_api):
+    return fake_api
 
 
 @pytest.fixture(autouse=True)
@@ -202,6 +201,15 @@ def test_full_poll_with_chart_players_prices(api, tmp_path):
     ]
     price_calls = [c for c in api.hits(DETAILS) if "filters" in c["query"]]
     assert len(price_calls) == 1 and price_calls[0]["query"]["cc"] == "kr"
+
+
+def test_packaged_seed_is_the_dbt_seed():
+    """The Steam source ships a copy of seeds/games.csv as package data (an installed loader
+    has no project checkout): after a seed change, copy it with
+    `cp seeds/games.csv loaders/steam/games.csv`."""
+    root = Path(__file__).resolve().parents[2]
+    assert SEED_FILE.read_bytes() == (root / "seeds" / "games.csv").read_bytes()
+    assert len(seed_appids(SEED_FILE)) >= 10
 
 
 def test_seed_file_adds_tracked_apps(api, tmp_path):
@@ -396,6 +404,7 @@ def test_bad_input_quarantined_rest_loaded(api, tmp_path):
     assert {r[0] for r in query(pipeline, "select poll_id from quarantine")} == {POLL}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faults", [0.0, 0.3])
 def test_against_simulator(tmp_path, monkeypatch, faults):
     from simulator import Simulator

@@ -4,97 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import dlt
 import pytest
 import requests
 
+from loaders.http import header_wait_seconds
 from loaders.twitch import twitch_source
-from loaders.twitch.client import header_wait_seconds
+from tests.support.fake_api import FakeApi
 
 DATE = datetime(2026, 11, 2, 0, 10, 0, tzinfo=UTC)
 SECRET, TOKEN = "s3cr3t-client-secret", "tok-abcdef-123456"
 
 
-class FakeApi:
-    """A tiny HTTP/1.1 server. `routes[path]` is a list of responses (the last one repeats)
-    or a callable(call) -> response; a response is (status, body[, headers])."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, list | Callable] = {}
-        self.calls: list[dict] = []
-        self.date = DATE
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode())
-                call = {
-                    "method": self.command,
-                    "path": parts.path,
-                    "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
-                    "headers": dict(self.headers),
-                    "form": {k: v[0] for k, v in form.items()},
-                    "at": time.monotonic(),
-                }
-                api.calls.append(call)
-                route = api.routes.get(parts.path)
-                if route is None:
-                    answer = (404, {"error": "Not Found"})
-                elif callable(route):
-                    answer = route(call)
-                else:
-                    answer = route.pop(0) if len(route) > 1 else route[0]
-                status, body, *extra = answer
-                headers = {"Date": format_datetime(api.date, usegmt=True)}
-                headers.update(extra[0] if extra else {})
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response_only(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def hits(self, path: str) -> list[dict]:
-        return [c for c in self.calls if c["path"] == path]
-
-
 @pytest.fixture
-def api():
-    fake = FakeApi()
-    yield fake
-    fake.close()
+def api(fake_api):
+    fake_api.date = DATE
+    return fake_api
 
 
 @pytest.fixture(autouse=True)
@@ -400,6 +329,7 @@ def test_bad_items_and_pages_quarantined_rest_loaded(api, tmp_path, caplog):
     assert len(api.hits("/helix/games/top")) > 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faults", [0.0, 0.3])
 def test_against_simulator(tmp_path, monkeypatch, faults):
     from simulator import Simulator

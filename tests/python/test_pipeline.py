@@ -88,6 +88,7 @@ def observations(sql) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["w_run_job", "create_followup_jobs", "complete_package"])
 def test_sigkill_mid_load_then_rerun_matches_an_uninterrupted_run(
     world, tmp_path, point, sql, monkeypatch
@@ -197,6 +198,7 @@ def test_poll_sigterm_loads_the_batch_in_hand(world, warehouse, sql):
     assert sql("select count(*) from raw_chzzk.lives") == [(75,)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("official", [True, False])
 def test_simulator_faults_give_the_same_observations(tmp_path, monkeypatch, fast_retries, official):
     """Same seed and clock, faults=0.2 vs 0: retries and quarantine absorb every fault."""

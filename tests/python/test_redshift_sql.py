@@ -1,6 +1,6 @@
 """Redshift readiness of the dbt project.
 
-The checker (loaders.redshift_check) is tested on SQL strings everywhere; the project itself
+The checker (tools/redshift_check.py) is tested on SQL strings everywhere; the project itself
 is compiled for the redshift target (dbt-redshift talking to PostgreSQL through the
 PgAsRedshift proxy) and every compiled model and test is checked, when GST_TEST_POSTGRES=1.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders.redshift_check import (
+from tools.redshift_check import (
     CheckError,
     PgAsRedshift,
     check_compiled,

@@ -14,6 +14,8 @@ import socket
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("moto.server", reason="moto[server] is a test dependency (pyproject dev)")
 
 BUCKET = "gst-staging"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("simulator", reason="needs the API simulator (simulator)")
 pytest.importorskip("loaders.pipeline", reason="needs the loader runner (loaders.pipeline)")
 

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from loaders.cli import app
 from loaders.validate import load_checks, run_checks, validate
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 POLLS, ROWS = 8, 20  # polls of each observation table, rows per poll
 TIMESTAMPS = {"observed_at", "opened_at", "broad_started_at", "started_at", "rollup_date"}

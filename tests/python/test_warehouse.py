@@ -83,3 +83,24 @@ def test_the_loader_destination_carries_the_loader_cap_only(tmp_path, monkeypatc
     monkeypatch.delenv("GST_LOADER_MEMORY_LIMIT", raising=False)
     dest, _, _ = destination("duckdb")
     assert dest.config_params["credentials"].global_config == {"memory_limit": "128MB"}
+
+
+@pytest.mark.parametrize("target", ["postgres", "redshift"])
+def test_profile_and_python_use_the_same_server_defaults(target, monkeypatch):
+    """dbt's profile and `loaders.warehouse.server` (loaders, ledger, validation, dashboard)
+    fall back to the same host, port, user and database."""
+    prefix = warehouse.SERVER_DEFAULTS[target][0]
+    for key in ("HOST", "PORT", "USER", "DATABASE"):
+        monkeypatch.delenv(prefix + key, raising=False)
+    profile = yaml.safe_load((ROOT / "profiles.yml.example").read_text())
+    output = profile["game_stream_trends"]["outputs"][target]
+    defaults = {
+        key: ENV_DEFAULT.search(output[key]).group(2) for key in ("host", "port", "user", "dbname")
+    }
+    settings = warehouse.server(target)
+    assert defaults == {
+        "host": settings.host,
+        "port": str(settings.port),
+        "user": settings.user,
+        "dbname": settings.database,
+    }

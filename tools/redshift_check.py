@@ -20,8 +20,8 @@ Compiling needs a live connection for the redshift target. Without a Redshift cl
 the Redshift driver's extra start-up parameters, declines SSL and reports Redshift's
 `server_version` (8.0.2). Usage:
 
-    python -m loaders.redshift_check --compiled target/compiled   # after dbt compile
-    python -m loaders.redshift_check --via-postgres               # compile + check
+    make redshift-check                                       # compile via PostgreSQL + check
+    python -m tools.redshift_check --compiled target/compiled # after dbt compile
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from loaders.warehouse import SERVER_DEFAULTS
 
 # Function names (lower case) that Redshift does not have, seen by sqlglot as Anonymous calls.
 POSTGRES_ONLY_FUNCTIONS = {
@@ -275,15 +277,16 @@ def with_shutdown(sock: socket.socket) -> None:
 def compile_via_postgres(project_dir: Path, target_path: Path, env: dict[str, str]) -> Path:
     """`dbt compile --target redshift` against the PostgreSQL named by GST_PG_* in `env`,
     through PgAsRedshift; returns the compiled directory."""
-    pg_host, pg_port = env.get("GST_PG_HOST", "127.0.0.1"), int(env.get("GST_PG_PORT", "5432"))
+    _prefix, host, port, user, database = SERVER_DEFAULTS["postgres"]
+    pg_host, pg_port = env.get("GST_PG_HOST", host), int(env.get("GST_PG_PORT", port))
     with PgAsRedshift(pg_host, pg_port) as p:
         run_env = {
             **env,
             "GST_REDSHIFT_HOST": "127.0.0.1",
             "GST_REDSHIFT_PORT": str(p.port),
-            "GST_REDSHIFT_USER": env.get("GST_PG_USER", "postgres"),
+            "GST_REDSHIFT_USER": env.get("GST_PG_USER", user),
             "GST_REDSHIFT_PASSWORD": env.get("GST_PG_PASSWORD", ""),
-            "GST_REDSHIFT_DATABASE": env.get("GST_PG_DATABASE", "gst"),
+            "GST_REDSHIFT_DATABASE": env.get("GST_PG_DATABASE", database),
             "GST_REDSHIFT_SSLMODE": "disable",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DO_NOT_TRACK": "1",
@@ -307,7 +310,7 @@ def compile_via_postgres(project_dir: Path, target_path: Path, env: dict[str, st
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m loaders.redshift_check", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.redshift_check", description=__doc__)
     parser.add_argument("--compiled", type=Path, help="a dbt target/compiled directory to check")
     parser.add_argument(
         "--via-postgres",

@@ -1,19 +1,30 @@
-"""HTTP plumbing for polling APIs politely: one retrying session per poll, a poll clock.
+"""HTTP for polling APIs politely: the session, one `fetch_json`, cursor paginators.
 
-Built on dlt's REST client and its `requests` session; what is added here is what the
-platforms need beyond dlt's defaults: waits taken from `Retry-After` *and* `Ratelimit-Reset`
-(relative to the response `Date`, so a skewed local clock does not matter), full-jitter
-exponential backoff, 200 responses whose body is not JSON retried too, and a bounded total
-time per request and per poll that ends in an error naming the platform and endpoint.
-Used by the Twitch and the Steam sources.
+Built on dlt's `requests` session and REST client. dlt's own retrying client
+(`dlt.sources.helpers.requests.Client`) retries 429/5xx with `Retry-After` and exponential
+backoff, but it cannot do what the platforms need, so the retry loop here is our own tenacity
+`Retrying` around dlt's session `send`:
+
+- waits from `Ratelimit-Reset` (Twitch), relative to the response `Date`, so a skewed local
+  clock does not matter; a successful response that empties the bucket waits for its refill;
+- a time budget per request and per poll (dlt stops only after N attempts) ending in `GaveUp`
+  naming the platform and endpoint;
+- full-jitter backoff (dlt's is deterministic) and 200 responses whose body is not JSON
+  retried too (parsed once, kept on the response);
+- each retry counted in the platform's `PollStats`, which `gst load` reports.
+
+`REQUEST_OBSERVERS`, `RESPONSE_OBSERVERS` and `TRANSPORTS` are the hooks for recording and
+replaying bronze files (`loaders.bronze`) and for the demo's poll clock.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import random
+import re
 import time
 import urllib.request
 from collections.abc import Callable
@@ -27,13 +38,38 @@ from urllib.parse import urlparse
 from dlt.common import jsonpath
 from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
-from requests import Response
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Request, Response
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
 from tenacity import RetryCallState, Retrying
 
-from loaders.common import BadPayload, observed_at_from_response, parse_json, poll_id
+from loaders.records import BadPayload, Poll, item_json, poll_stats
+
+_JSONP = re.compile(r"^\s*[A-Za-z_$][\w$.]*\s*\((?P<body>.*)\)\s*;?\s*$", re.S)
+
+
+class SourceFailed(RuntimeError):
+    """A platform's poll cannot proceed at all (auth refused, API error answer, host down)."""
+
+
+def parse_json(text: str, platform: str, endpoint: str) -> Any:
+    """Parse a body as JSON, stripping a JSONP wrapper; a clear BadPayload otherwise."""
+    if text is None or not text.strip():
+        raise BadPayload(platform, endpoint, "empty response body")
+    stripped = text.lstrip()
+    if stripped[:1] == "<":
+        raise BadPayload(platform, endpoint, "HTML page instead of JSON (status 200)")
+    match = _JSONP.match(text)
+    if match and stripped[:1] not in "{[":
+        text = match.group("body")
+    try:
+        return json.loads(text)  # not orjson: it reads integers beyond 64 bits as floats
+    except json.JSONDecodeError as exc:
+        raise BadPayload(
+            platform, endpoint, f"malformed JSON ({exc.msg} at char {exc.pos})"
+        ) from exc
+
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 RETRY_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError)
@@ -55,7 +91,9 @@ class GaveUp(RuntimeError):
 
 @dataclass
 class RetryPolicy:
-    """How hard to try. Defaults suit a 10-minute poll; tests shrink them."""
+    """How hard to try, the same for every platform. Defaults suit a 10-minute poll; each
+    source takes `max_attempts`, `backoff_seconds`, `max_wait_seconds`,
+    `poll_budget_seconds` and `timeout_seconds` from its dlt config (tests shrink them)."""
 
     max_attempts: int = 6
     backoff_seconds: float = 1.0  # first backoff ceiling; doubles per attempt (full jitter)
@@ -63,6 +101,10 @@ class RetryPolicy:
     max_request_seconds: float = 300.0  # bound on one request including its retries
     poll_budget_seconds: float = 900.0  # bound on all requests of one poll
     timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        # one request never outlives the poll's budget
+        self.max_request_seconds = min(self.max_request_seconds, self.poll_budget_seconds)
 
 
 def endpoint_of(url: str | None) -> str:
@@ -133,28 +175,6 @@ def body_is_bad(response: Response, platform: str) -> bool:
     return False
 
 
-@dataclass
-class PollClock:
-    """`observed_at` of one poll: the `Date` of the first response, shared by all rows."""
-
-    platform: str
-    observed_at: datetime | None = None
-
-    def observe(self, response: Response, *args: Any, **kwargs: Any) -> Response:
-        if self.observed_at is None:
-            self.observed_at = observed_at_from_response(response)
-        return response
-
-    def now(self) -> datetime:
-        if self.observed_at is None:
-            self.observed_at = datetime.now(UTC).replace(microsecond=0)
-        return self.observed_at
-
-    @property
-    def poll_id(self) -> str:
-        return poll_id(self.platform, self.now())
-
-
 def environment_matters() -> bool:
     """Whether `requests` may find proxies, a CA bundle or .netrc credentials in the
     environment. When it cannot, the per-request lookup (~0.4 ms each, thousands per poll)
@@ -180,7 +200,7 @@ class PoliteSession:
 
     platform: str
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    clock: PollClock | None = None
+    clock: Poll | None = None  # its observed_at is the Date of the first response
     logger: logging.Logger | None = None
 
     def __post_init__(self) -> None:
@@ -237,6 +257,7 @@ class PoliteSession:
             ceiling = self.policy.backoff_seconds * 2 ** (state.attempt_number - 1)
             wait = random.uniform(ceiling / 2, ceiling)  # jitter, never a zero wait
         wait = min(wait, self.policy.max_wait_seconds)
+        poll_stats(self.platform).retry()
         if response is None:
             what = type(state.outcome.exception()).__name__
         elif getattr(response, "_gst_bad", None) is not None:
@@ -315,30 +336,64 @@ def compiled_path(path: jsonpath.TJsonPath) -> Any:
     return _compile(path) if isinstance(path, str) else path
 
 
-class JsonClient(RESTClient):
-    """RESTClient that parses bodies with `loaders.common.parse_json` (clear BadPayload)."""
+def parsed_body(response: Response, platform: str) -> Any:
+    """The JSON of a 200 response (parsed once: the session's retry check keeps it on the
+    response), or BadPayload carrying the body for the quarantine row."""
+    bad = getattr(response, "_gst_bad", None)
+    if bad is not None:
+        raise bad
+    if hasattr(response, "_gst_payload"):
+        return response._gst_payload
+    try:
+        response._gst_payload = parse_json(response.text, platform, endpoint_of(response.url))
+    except BadPayload as exc:
+        exc.body = response.text
+        raise
+    return response._gst_payload
 
-    platform = "api"
+
+def fetch_json(
+    client: RESTClient,
+    path: str,
+    platform: str,
+    params: dict | None = None,
+    *,
+    credentials: bool = True,
+    missing: Any = BadPayload,
+) -> tuple[Any, Response]:
+    """GET `path`, check the status, parse the JSON: (payload, response).
+
+    HTTP 401/403 -> SourceFailed naming the credentials to check (`credentials=False`: a
+    BadPayload, for APIs without keys); 404 -> `missing` as payload when given; any other
+    non-200 -> BadPayload naming the endpoint; a 200 whose body stays unparsable after the
+    session's retries -> BadPayload. BadPayloads carry the body for the quarantine row."""
+    response = client.get(path, params=params)
+    endpoint = endpoint_of(response.url or path)
+    if credentials and response.status_code in (401, 403):
+        raise SourceFailed(
+            f"{platform} {endpoint}: HTTP {response.status_code}, credentials refused "
+            f"(check SOURCES__{platform.upper()}__CLIENT_ID / CLIENT_SECRET)"
+        )
+    if response.status_code == 404 and missing is not BadPayload:
+        return missing, response
+    if response.status_code != 200:
+        exc = BadPayload(platform, endpoint, f"HTTP {response.status_code}")
+        exc.body = response.text
+        raise exc
+    return parsed_body(response, platform), response
+
+
+class JsonClient(RESTClient):
+    """RESTClient whose pages are parsed by `parsed_body` (a clear BadPayload, parsed once)."""
 
     def __init__(self, platform: str, base_url: str, session: Session, **kwargs: Any) -> None:
         super().__init__(base_url=base_url, session=session, **kwargs)
         self.platform = platform
 
-    def payload(self, response: Response) -> Any:
-        bad = getattr(response, "_gst_bad", None)
-        if bad is not None:
-            raise bad
-        cached = getattr(response, "_gst_payload", None)
-        if cached is not None:
-            return cached
-        try:
-            return parse_json(response.text, self.platform, endpoint_of(response.url))
-        except BadPayload as exc:
-            exc.body = response.text
-            raise
-
     def extract_response(self, response: Response, data_selector: jsonpath.TJsonPath) -> list:
-        found = jsonpath.find_values(compiled_path(data_selector), self.payload(response))
+        found = jsonpath.find_values(
+            compiled_path(data_selector), parsed_body(response, self.platform)
+        )
         data = found[0] if len(found) == 1 else None
         if not isinstance(data, list):
             exc = BadPayload(
@@ -352,26 +407,62 @@ class JsonClient(RESTClient):
         return data
 
 
-class CursorPaginator(JSONResponseCursorPaginator):
-    """Cursor paging that stops on an empty/missing cursor and on a cursor seen before."""
+class GuardedCursor(BasePaginator):
+    """Cursor paging that stops on an empty/missing cursor and on a cursor seen before (a
+    cursor that comes back would page forever). Subclasses say where the cursor is in a
+    page (`cursor_of`) and how it goes into the next request (`apply`)."""
 
-    def __init__(self, cursor_path: str, cursor_param: str, on_repeat: Callable[[str], None]):
-        super().__init__(cursor_path=cursor_path, cursor_param=cursor_param)
+    def __init__(self, on_repeat: Callable[[str], None]) -> None:
+        super().__init__()
         self._seen: set[str] = set()
+        self._cursor: Any = None
         self._on_repeat = on_repeat
 
+    def cursor_of(self, payload: Any) -> Any:
+        raise NotImplementedError
+
+    def apply(self, params: dict[str, Any], cursor: Any) -> None:
+        raise NotImplementedError
+
     def update_state(self, response: Response, data: list | None = None) -> None:
-        # as JSONResponseCursorPaginator, but on the body parsed once per response (the
-        # parent calls response.json() again on every page)
-        payload = getattr(response, "_gst_payload", None)
-        if payload is None:
-            payload = response.json()
+        self.advance(getattr(response, "_gst_payload", None) or response.json())
+
+    def advance(self, payload: Any) -> None:
+        """Take the next cursor from a parsed page (or stop)."""
+        cursor = self.cursor_of(payload)
+        if cursor in (None, "", {}):
+            self._has_next_page = False
+            return
+        key = item_json(cursor)
+        if key in self._seen:
+            self._on_repeat(key)
+            self._has_next_page = False
+            return
+        self._seen.add(key)
+        self._cursor = cursor
+
+    def update_request(self, request: Request) -> None:
+        if request.params is None:
+            request.params = {}
+        self.apply(request.params, self._cursor)
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` of the next page, for sources that page by hand."""
+        request = Request(params=dict(params))
+        self.update_request(request)
+        return request.params
+
+
+class JsonCursor(GuardedCursor):
+    """A text cursor at a JSON path of the body, sent back as one query parameter."""
+
+    def __init__(self, cursor_path: str, cursor_param: str, on_repeat: Callable[[str], None]):
+        super().__init__(on_repeat)
+        self.cursor_path, self.cursor_param = compiled_path(cursor_path), cursor_param
+
+    def cursor_of(self, payload: Any) -> Any:
         values = jsonpath.find_values(self.cursor_path, payload)
-        self._next_reference = values[0] if values and values[0] else None
-        cursor = self._next_reference
-        if cursor is not None:
-            if cursor in self._seen:
-                self._on_repeat(str(cursor))
-                self._next_reference = None
-            else:
-                self._seen.add(cursor)
+        return values[0] if values else None
+
+    def apply(self, params: dict[str, Any], cursor: Any) -> None:
+        params[self.cursor_param] = cursor
