@@ -28,6 +28,7 @@ FLOORS = {
     "loaders.ledger": 1,
     "loaders.dbt_run": 3,
     "loaders.validate": 4,
+    "loaders.publish": 4,
     "loaders.bronze": 3,
     "loaders.bronze_compact": 4,
     "loaders.bronze_replay": 5,
