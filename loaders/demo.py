@@ -27,6 +27,7 @@ from loaders import ledger, warehouse
 from loaders.dbt_run import dbt
 from loaders.pipeline import (
     ConfigError,
+    extract_poll,
     finish_pending,
     flush,
     make_pipeline,
@@ -154,7 +155,7 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
 
     def extract(name: str) -> str | None:
         try:
-            pipelines[name].extract(make_source(name))
+            extract_poll(pipelines[name], make_source(name))
         except ConfigError:
             raise
         except Exception as exc:  # a failed poll is reported, the demo goes on

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loaders import alerts, ledger, warehouse
-from loaders.records import PLATFORMS, reset_poll_stats
+from loaders.records import PLATFORMS, POLL_RECORD, poll_id, poll_stats, reset_poll_stats
 
 log = logging.getLogger("gst.pipeline")
 
@@ -34,6 +34,7 @@ SOURCES = {  # platform -> (module, source function); imported lazily
 }
 #: A target or platform configuration the user must fix (shown as one sentence).
 ConfigError = warehouse.SettingError
+SIDE_TABLES = ("quarantine", POLL_RECORD)  # not observations: left out of the row counts
 destination = warehouse.destination
 
 
@@ -171,17 +172,48 @@ def load_extracted(
     alerts.notify_schema_drift(loaded, pipeline.pipeline_name.removeprefix("gst_"))
     info = pipeline.last_trace.last_normalize_info
     counts = info.row_counts if info else {}
-    rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t != "quarantine"}
+    rows = {t: n for t, n in counts.items() if t[:4] != "_dlt" and t not in SIDE_TABLES}
     return rows, counts.get("quarantine", 0)
+
+
+def extract_poll(pipeline: Any, source: Any) -> None:
+    """Extract one poll of a platform, then its record in `raw_<platform>.polls` (poll_id,
+    observed_at, table_name): written for every poll that got an answer, also when it saw nobody
+    live, so freshness checks judge the polls themselves, not the presence of live rows."""
+    import dlt
+
+    platform = pipeline.pipeline_name.removeprefix("gst_")
+    stats = poll_stats(platform)
+    stats.observed_at = None
+    pipeline.extract(source)
+    if stats.observed_at is None:  # no response came back: nothing to record
+        return
+    table = ledger.LATEST_TABLES[platform].split(".", 1)[1]
+    record = {
+        "poll_id": poll_id(platform, stats.observed_at),
+        "observed_at": stats.observed_at,
+        "table_name": table,
+    }
+    pipeline.extract(
+        dlt.resource(
+            [record],
+            name=POLL_RECORD,
+            write_disposition="merge",
+            primary_key=("poll_id", "table_name"),
+            columns={"observed_at": {"data_type": "timestamp", "timezone": True}},
+        ),
+        schema=pipeline.default_schema,
+    )
 
 
 def load_sequence(pipeline: Any, sources: Iterable[Any]) -> tuple[dict[str, int], int]:
     """The one load sequence: finish what an interrupted run left, extract each source (one
-    poll each), normalize and load them together, count the rows (see `load_extracted`)."""
+    poll each, with its record), normalize and load them together, count the rows (see
+    `load_extracted`)."""
     finish_pending(pipeline)
     with contextlib.closing(iter(sources)) as polls:
         for source in polls:
-            pipeline.extract(source)
+            extract_poll(pipeline, source)
     return load_extracted(pipeline)
 
 
@@ -339,7 +371,7 @@ def run_poll(
                     break
                 stats = reset_poll_stats(name)
                 try:
-                    pipelines[name].extract(make_source(name))
+                    extract_poll(pipelines[name], make_source(name))
                     echo(
                         f"{name}: polled ({stats.pages} pages, {stats.rows} rows, "
                         f"{stats.retries} retries, {stats.quarantined} quarantined)"

@@ -58,6 +58,11 @@ def observed_at_from_response(response: Any) -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+#: each raw schema's record of the polls themselves, one row per poll and observation table
+#: (`pipeline.extract_poll`; loaders/raw_tables.md): written also when a poll sees nobody live
+POLL_RECORD = "polls"
+
+
 def poll_id(platform: str, observed_at: datetime) -> str:
     """Deterministic id of one poll of one platform: re-running the same poll gives the same id."""
     return f"{platform}:{observed_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
@@ -75,6 +80,7 @@ class Poll:
     def observe(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         if self.observed_at is None:
             self.observed_at = observed_at_from_response(response)
+            poll_stats(self.platform).observed_at = self.observed_at  # the poll record's time
         return response
 
     def now(self) -> datetime:
@@ -308,6 +314,9 @@ class PollStats:
     retries: int = 0
     quarantined: int = 0
     listener: Any = None  # callable(PollStats) -> None, e.g. a progress bar refresh
+    # the poll's time from a response's Date header (not the clock): the runner records the
+    # poll in raw_<platform>.polls with it, even when the poll saw nobody live
+    observed_at: datetime | None = None
 
     def page(self, rows: int = 0, quarantined: int = 0) -> None:
         self.pages += 1

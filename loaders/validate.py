@@ -30,11 +30,11 @@ from urllib.parse import quote_plus
 import yaml
 
 from loaders import warehouse
+from loaders.records import POLL_RECORD
 
 CHECKS_FILE = Path(__file__).resolve().parent / "quality" / "checks.yml"
 DEFAULT_DOCS_DIR = Path("data/gx_docs")  # like the warehouse path: relative to the working dir
 SUITES = ("raw", "gold", "all")
-POLL_RECORD = "polls"  # the loaders' per-poll record in each raw schema (loaders/raw_tables.md)
 TARGETS = ("duckdb", "postgres", "redshift")
 MAP_EXPECTATIONS = {
     "expect_column_values_to_not_be_null",

@@ -141,6 +141,7 @@ def chzzk_source(
         try:
             first, response = fetch_json(client, path, "chzzk", params)
             observed_at = observed_at_from_response(response)
+            stats.observed_at = observed_at  # the poll record's time
         except BadPayload as exc:  # a bad first body: the poll still gets a time and a record
             first, observed_at = exc, observed_at_from_response(None)
         poll = Poll("chzzk", observed_at, variant)

@@ -107,6 +107,7 @@ def soop_source(
         try:
             first, response = fetch_json(client, path, "soop", {**params, page_param: 1})
             observed_at = observed_at_from_response(response)
+            stats.observed_at = observed_at  # the poll record's time
         except BadPayload as exc:
             first, observed_at = exc, observed_at_from_response(None)
         if isinstance(first, dict) and str(first.get("result", "0")).startswith("-"):

@@ -146,6 +146,12 @@ def test_poll_with_nobody_live_still_creates_every_table(chzzk_env, sql):
     assert sql("select count(*) from raw_chzzk.channels") == [(0,)]
     columns = {r[0] for r in sql("describe raw_chzzk.channels")}
     assert {"channel_id", "follower_count"} <= columns
+    # the poll itself is recorded, so freshness checks see a healthy, quiet poller
+    recorded = sql("select poll_id, table_name, observed_at is not null from raw_chzzk.polls")
+    assert len(recorded) == 1 and recorded[0][1:] == ("lives", True)
+    assert recorded[0][0].startswith("chzzk:")
+    load_platform("chzzk")  # the same moment polled again: still one record
+    assert sql("select count(*) from raw_chzzk.polls") == [(1,)]
 
 
 def test_same_cursor_twice_stops_paging(chzzk_env):
