@@ -1,7 +1,7 @@
 {#-
-    One row per game update: a patch-notes item of the Steam news feed, with
-    the canonical game. The impact estimator reads these as observed update
-    events (players ramp up after an update).
+    One row per game update: a patch-notes item of the Steam news feed, keyed
+    by Steam app like the impact events: the observed update events the
+    streamer-impact estimator is to use (players ramp up after an update).
 -#}
 with
 
@@ -11,23 +11,14 @@ news as (
 
 ),
 
-games as (
-
-    select * from {{ ref('games') }}
-
-),
-
 final as (
 
     select
         news.news_id as update_id,
         news.steam_appid,
-        games.game_key,
         news.published_at as updated_at,
         news.title
     from news
-    left join games
-        on news.steam_appid = games.steam_appid
     where news.is_patch_notes
 
 )
