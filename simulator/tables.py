@@ -97,7 +97,7 @@ def _price_rows(sim: Simulator, at: datetime) -> list[dict[str, Any]]:
     rows = []
     for a, appid in enumerate(apps.appids.tolist()):
         data = [] if apps.is_free[a] else {"price_overview": _price(sim, a, int(disc[a]))}
-        where = ("steam", f"/api/appdetails?appids={appid}")
+        where = Where("steam", f"/api/appdetails?appids={appid}")
         row = steam_h.price_row({"success": True, "data": data}, where, appid)
         rows.append({"poll_id": poll, "observed_at": at, **row})
     return rows
@@ -113,7 +113,7 @@ def news_rows(sim: Simulator, t_from: int, t_to: int, poll_minutes: int) -> list
     for a, appid in enumerate(sim.world.apps.appids.tolist()):
         items = sim.world.news(a, t_from, t_to)
         payload = {"appnews": {"appid": appid, "newsitems": items, "count": len(items)}}
-        where = ("steam", f"/ISteamNews/GetNewsForApp/v2/?appid={appid}")
+        where = Where("steam", f"/ISteamNews/GetNewsForApp/v2/?appid={appid}")
         for row in steam_h.news_rows(payload, where, appid):
             seen = max(first, -(-int(row["published_at"].timestamp()) // step) * step)
             at = datetime.fromtimestamp(seen, UTC)
