@@ -77,6 +77,8 @@ metrics: install
 ## The suite against the newest releases the ranges in pyproject.toml allow (not the lock), in
 ## a separate venv: an upstream release that breaks us shows up here before users see it.
 LATEST := .venv-latest
+# package==version with the name normalized (PEP 503), one per line, sorted
+NORMALIZE := awk -F'==' '{n=tolower($$1); gsub(/[._]/, "-", n); print n "==" $$2}' | sort -u
 test-latest: profiles.yml
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
@@ -86,8 +88,8 @@ test-latest: profiles.yml
 	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/installed.txt
 	@touch $(LATEST)/.latest
 	@echo "test-latest: installed versions in $(LATEST)/installed.txt; differences from the lock:"
-	@diff <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' requirements.lock | tr A-Z_ a-z- | sort -u) \
-		<(tr A-Z_ a-z- < $(LATEST)/installed.txt | sort -u) | grep '^>' || echo "  none"
+	@diff <(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' requirements.lock | $(NORMALIZE)) \
+		<(cat $(LATEST)/installed.txt | $(NORMALIZE)) | grep '^>' || echo "  none"
 	$(MAKE) --no-print-directory lint metrics pytest VENV=$(LATEST) STAMP=$(LATEST)/.latest
 
 docs: install
