@@ -902,9 +902,10 @@ def twitch_games(sim: Simulator, q: dict, headers: Message, form: dict, *, fault
 
 
 # ====================================================================== Steam
-def steam_current_players(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
+def _appid(q: dict) -> int | Reply:
+    """The `appid` parameter of a Web API call, or Steam's HTML 400 page when it is missing."""
     try:
-        appid = int(q.get("appid", ""))
+        return int(q.get("appid", ""))
     except ValueError:
         return Reply(
             400,
@@ -913,6 +914,12 @@ def steam_current_players(sim: Simulator, q: dict, headers: Message, form: dict,
             raw=True,
             content_type="text/html; charset=UTF-8",
         )
+
+
+def steam_current_players(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
+    appid = _appid(q)
+    if isinstance(appid, Reply):
+        return appid
     apps = sim.world.apps
     a = apps.index.get(appid)
     if a is not None and apps.players_404[a]:
@@ -926,16 +933,9 @@ def steam_current_players(sim: Simulator, q: dict, headers: Message, form: dict,
 def steam_news(sim: Simulator, q: dict, headers: Message, form: dict, *, fault=None):
     """ISteamNews/GetNewsForApp/v2: newest first, patch notes at every update (tag
     ``patchnotes``), ordinary announcements and external press at other times."""
-    try:
-        appid = int(q.get("appid", ""))
-    except ValueError:
-        return Reply(
-            400,
-            b"<html><head><title>Bad Request</title></head><body><h1>Bad Request"
-            b"</h1>Required parameter 'appid' is missing</body></html>",
-            raw=True,
-            content_type="text/html; charset=UTF-8",
-        )
+    appid = _appid(q)
+    if isinstance(appid, Reply):
+        return appid
     count = _int_param(q, "count", 20, 1, 10_000)
     maxlength = _int_param(q, "maxlength", 0, 0, 1_000_000)
     enddate = _int_param(q, "enddate", sim._now, 0, 2**40)
