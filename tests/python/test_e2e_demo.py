@@ -50,13 +50,15 @@ def built(request, tmp_path_factory):
         truth_path=str(work / "truth.json"),
     )
     lines: list[str] = []
-    summary = run_demo(cfg, echo=lines.append)
-    yield target, summary
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    try:  # a failed demo must not leave its settings to the tests that follow
+        summary = run_demo(cfg, echo=lines.append)
+        yield target, summary
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def scalar(target: str, sql: str):
