@@ -205,6 +205,25 @@ def top_streamers(platform: str, limit: int = 10) -> pd.DataFrame:
 # --- game ---------------------------------------------------------------------------------------
 
 
+def movers(platform: str, lo: date, hi: date, limit: int = 10) -> pd.DataFrame:
+    """The headline answer: streamers seen live in the period whose estimated influence has
+    evidence (strong first, then by the estimate), with its 90 % interval."""
+    return query(
+        "select s.channel_name as streamer, s.platform, g.name_en as main_game, "
+        "s.estimated_influence, s.influence_ci_low, s.influence_ci_high, s.influence_events, "
+        "s.influence_evidence "
+        "from gold.dim_streamers as s "
+        "left join gold.dim_games as g on g.game_key = s.main_game_key "
+        "where s.estimated_influence is not null and s.influence_evidence <> 'insufficient' "
+        "and (? = 'all' or s.platform = ?) "
+        "and cast(s.last_seen_at as date) >= ? and cast(s.first_seen_at as date) <= ? "
+        "order by case when s.influence_evidence = 'strong' then 0 else 1 end, "
+        "s.estimated_influence desc, s.platform, s.channel_id "
+        f"limit {int(limit)}",
+        (platform, platform, lo, hi),
+    )
+
+
 def games(search: str = "") -> pd.DataFrame:
     """Games with audience, most watched first (dim_games; order by the gold ranking measure)."""
     return query(
@@ -331,7 +350,8 @@ def game_history(streamer_id: str, lo: date, hi: date) -> pd.DataFrame:
 
 def influence(platform: str, channel_id: str) -> pd.DataFrame:
     return query(
-        "select estimated_influence, influence_events from gold.dim_streamers "
+        "select estimated_influence, influence_ci_low, influence_ci_high, influence_events, "
+        "influence_evidence from gold.dim_streamers "
         "where platform = ? and channel_id = ?",
         (platform, channel_id),
     )

@@ -250,12 +250,36 @@ order by hours_watched desc
 limit 5
 """
 
+#: The headline answer: streamers with the largest estimated influence (players per 1,000
+#: viewers) among those with enough evidence to be labelled at all.
+TOP_STREAMERS_SQL = """
+select platform, channel_name, estimated_influence, influence_ci_low, influence_ci_high,
+    influence_events, influence_evidence
+from gold.dim_streamers
+where estimated_influence is not null and influence_evidence <> 'insufficient'
+order by estimated_influence desc, platform, channel_id
+limit 5
+"""
+
+POOLED_ELASTICITY_SQL = """
+select elasticity, elasticity_ci_low, elasticity_ci_high, observations
+from gold.fct_game_streaming_elasticity
+where game_key = 'all'
+"""
+
 
 def summarize(target: str) -> dict[str, Any]:
     with warehouse.connect(target) as con:
         figures = {label: con.rows(sql)[0]["n"] for label, sql in SUMMARY_SQL.items()}
         top_games = con.rows(TOP_GAMES_SQL)
-    return {"figures": figures, "top_games": top_games}
+        top_streamers = con.rows(TOP_STREAMERS_SQL)
+        pooled = con.rows(POOLED_ELASTICITY_SQL)
+    return {
+        "figures": figures,
+        "top_games": top_games,
+        "top_streamers": top_streamers,
+        "elasticity": pooled[0] if pooled else None,
+    }
 
 
 def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> None:
@@ -272,6 +296,27 @@ def print_summary(summary: dict[str, Any], cfg: DemoConfig, console: Any) -> Non
     for row in summary["top_games"]:
         games.add_row(row["name_en"], row["name_ko"], f"{float(row['hours_watched']):,.0f}")
     console.print(games)
+    streamers = Table(title="Streamers who moved games: extra Steam players per 1,000 viewers")
+    for column in ("streamer", "platform", "influence", "90 % interval", "events", "evidence"):
+        streamers.add_column(column)
+    for row in summary["top_streamers"]:
+        streamers.add_row(
+            str(row["channel_name"]), row["platform"], f"{float(row['estimated_influence']):,.1f}",
+            f"{float(row['influence_ci_low']):,.1f} to {float(row['influence_ci_high']):,.1f}",
+            str(row["influence_events"]), row["influence_evidence"],
+        )  # fmt: skip
+    console.print(streamers)
+    pooled = summary["elasticity"]
+    if pooled:
+        console.print(
+            f"Pooled elasticity of Steam players w.r.t. stream viewers: "
+            f"{float(pooled['elasticity']):.4f} (90 % interval "
+            f"{float(pooled['elasticity_ci_low']):.4f} to "
+            f"{float(pooled['elasticity_ci_high']):.4f}, "
+            f"{int(pooled['observations']):,} game-polls with viewers; published: 0.027)"
+        )
+    else:
+        console.print("Pooled elasticity: no game-polls with viewers in the fit window.")
     where = os.path.relpath(warehouse.duckdb_path())
     gold = os.path.relpath(warehouse.duckdb_read_path())  # what readers open (loaders/publish.py)
     console.print(

@@ -1052,6 +1052,35 @@ def steam_appdetails(sim: Simulator, q: dict, headers: Message, form: dict, *, f
             "categories": [{"id": cid, "description": d} for cid, d in apps.categories[a]],
             "genres": [{"id": GENRES[gname], "description": gname} for gname in genres],
             "release_date": {"coming_soon": False, "date": apps.release[a]},
+            # fields the real store answers with that no loader reads (kept realistic in shape)
+            "dlc": [],
+            "detailed_description": f"<h1>{apps.names[a]}</h1><p>{apps.genre[a]}</p>",
+            "about_the_game": f"<p>{apps.names[a]}</p>",
+            "supported_languages": "English<strong>*</strong>, Korean<br><strong>*</strong>"
+            "languages with full audio support",
+            "capsule_image": "https://shared.akamai.steamstatic.com/store_item_assets/steam/apps/"
+            f"{appid}/capsule_231x87.jpg",
+            "website": None,
+            "pc_requirements": {"minimum": "<strong>Minimum:</strong><br><ul></ul>"},
+            "mac_requirements": [],
+            "linux_requirements": [],
+            "package_groups": [],
+            "recommendations": {"total": 1000 + appid % 50_000},
+            "achievements": {"total": appid % 80, "highlighted": []},
+            "screenshots": [
+                {
+                    "id": 0,
+                    "path_thumbnail": "https://shared.akamai.steamstatic.com/store_item_assets/"
+                    f"steam/apps/{appid}/ss_0.600x338.jpg",
+                    "path_full": "https://shared.akamai.steamstatic.com/store_item_assets/"
+                    f"steam/apps/{appid}/ss_0.1920x1080.jpg",
+                }
+            ],
+            "support_info": {"url": "", "email": ""},
+            "background": "https://store.akamai.steamstatic.com/images/storepagebackground/app/"
+            f"{appid}",
+            "content_descriptors": {"ids": [], "notes": None},
+            "ratings": None,
         }
         if price:
             data["price_overview"] = price

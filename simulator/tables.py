@@ -6,8 +6,10 @@ simulator's HTTP handlers do (``_chzzk_item``, ``_soop_item``, ``_twitch_item``,
 player count) and parses it with the loaders' own row functions, so the rows are the ones the
 loaders would land (official API variants, no faults). They are written with pyarrow into the
 ``raw_*`` tables of a DuckDB file that follow ``loaders/raw_tables.md``, including dlt's
-``_dlt_load_id``/``_dlt_id`` columns. Tables the impact models do not read from the live lists
-(SOOP categories, Twitch games, Steam app details) are created empty. Steam prices are written
+``_dlt_load_id``/``_dlt_id`` columns. The category catalogues that game identity resolves
+categories with (SOOP's category list, Twitch's games) are written once, at the first poll, for
+every game of the world; other side tables (Steam app details, reviews, most played, Twitch top
+games, Chzzk channels) are created empty. Steam prices are written
 hourly and Steam news (``raw_steam.news``, patch notes at every update) for the whole period
 plus ``NEWS_LOOKBACK_DAYS`` before it.
 """
@@ -25,7 +27,14 @@ from loaders.records import Poll, Where, poll_id
 from loaders.soop import helpers as soop_h
 from loaders.steam import helpers as steam_h
 from loaders.twitch import helpers as twitch_h
-from simulator.server import Simulator, _chzzk_item, _price, _soop_item, _twitch_item
+from simulator.server import (
+    Simulator,
+    _chzzk_item,
+    _price,
+    _soop_item,
+    _twitch_game,
+    _twitch_item,
+)
 
 #: news items this long before the first poll are written too (recent updates still ramp)
 NEWS_LOOKBACK_DAYS = 14
@@ -89,6 +98,24 @@ def _poll_rows(sim: Simulator, at: datetime) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _catalogue_rows(sim: Simulator, at: datetime) -> dict[str, list[dict[str, Any]]]:
+    """SOOP's category list and Twitch's games for every game of the world, as the loaders
+    land them (what game identity maps live categories to Steam apps with)."""
+    games = sim.world.games
+    sp = Poll("soop", at, "openapi")
+    items = [
+        {"category_no": g.soop_cate, "category_name": g.soop_name, "view_cnt": 0}
+        for g in games
+        if g.soop_cate
+    ]
+    where = Where("soop", "/category/list")
+    table, _ = soop_h.categories_page(items, where, sp, set())
+    tw = Where("twitch", "/helix/games")
+    tw_poll = poll_id("twitch", at)
+    twitch = [twitch_h.game_row(_twitch_game(g), tw, tw_poll, at) for g in games if g.twitch_id]
+    return {"categories": table.to_pylist(), "games": twitch}
+
+
 def _price_rows(sim: Simulator, at: datetime) -> list[dict[str, Any]]:
     """Store price_overview rows of every app at one instant, as the loader lands them."""
     apps = sim.world.apps
@@ -146,6 +173,7 @@ def write_raw_tables(
         sim, t0 - NEWS_LOOKBACK_DAYS * 86400, t0 + polls * poll_minutes * 60, poll_minutes
     )
     collected["prices"] = []
+    collected |= _catalogue_rows(sim, sim.now)
     for i in range(polls):
         at = sim.now
         for name, rows in _poll_rows(sim, at).items():

@@ -836,6 +836,11 @@ class World:
         return {
             "pooled": float(sums.sum() / max(counts.sum(), 1.0)),
             "per_game": per_game,
+            "per_game_polls": {
+                self.games[g].key: int(counts[j])
+                for j, g in enumerate(games.tolist())
+                if counts[j] > 0
+            },
             "game_polls": int(counts.sum()),
             "median_viewer_share": float(np.median(shares)) if shares else 0.0,
             "definition": (

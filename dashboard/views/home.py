@@ -1,5 +1,5 @@
-"""Home: per platform, the latest day against the day before; rejected data; top games and
-streamers."""
+"""Home: the headline answer (streamers who moved games, with intervals); per platform, the
+latest day against the day before; rejected data; top games and streamers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,21 @@ from dashboard.views.common import table
 def render(f: Filters) -> None:
     st.title("Game & Stream Trends")
     st.caption(f"{f.start} – {f.end} (UTC days) · how do streamers move games?")
+
+    st.subheader("Streamers who moved games")
+    st.caption(
+        "Extra concurrent Steam players per 1,000 viewers a streamer brings to the game they "
+        "stream, with its 90 % interval; `strong` = interval above zero with at least 3 start "
+        "events, `weak` = interval includes zero (method: dbt docs, streamer_impact_method)."
+    )
+    table(
+        data.movers(f.platform, f.start, f.end),
+        {"streamer": "Streamer", "platform": "Platform", "main_game": "Main game",
+         "estimated_influence": "Players per 1,000 viewers", "influence_ci_low": "90 % low",
+         "influence_ci_high": "90 % high", "influence_events": "Start events",
+         "influence_evidence": "Evidence"},
+        "No streamer with enough start events on Steam games in the selected period.",
+    )  # fmt: skip
 
     days = data.platform_days(f.start, f.end)
     live = data.live_channels().set_index("platform")["live_channels"].to_dict()

@@ -3,6 +3,7 @@ start events it rests on."""
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -35,11 +36,21 @@ def render(f: Filters) -> None:
     cols[1].metric("Hours watched", f"{who['hours_watched']:,.0f}")
     cols[2].metric("Airtime hours", f"{who['airtime_hours']:,.1f}")
     cols[3].metric("Broadcasts", f"{who['session_count']:,}")
-    estimate = None if influence.empty else influence.iloc[0]["estimated_influence"]
+    fit = None if influence.empty else influence.iloc[0]
+    known = fit is not None and pd.notna(fit["estimated_influence"])
     cols[4].metric(
-        "Players per 1,000 viewers", "–" if estimate is None else f"{estimate:,.2f}",
-        help="Estimated extra Steam players per 1,000 viewers (gold dim_streamers).",
+        "Players per 1,000 viewers", f"{fit['estimated_influence']:,.1f}" if known else "–",
+        f"90 % interval {fit['influence_ci_low']:,.1f} to {fit['influence_ci_high']:,.1f}"
+        if known else None,
+        delta_color="off", delta_arrow="off",
+        help="Estimated extra Steam players per 1,000 viewers, with its 90 % interval "
+        "(gold dim_streamers; method in the dbt docs, streamer_impact_method).",
     )  # fmt: skip
+    if fit is not None:
+        st.caption(
+            f"Evidence: **{fit['influence_evidence']}** · {int(fit['influence_events'])} start "
+            "events on Steam games in the fit window"
+        )
 
     st.subheader("Broadcast calendar")
     sessions = data.broadcasts(streamer_id, f.start, f.end)

@@ -203,7 +203,23 @@ def test_home_shows_top_games_and_streamers_and_the_game_search_filters(page, se
     assert_no_error(page)
     games = top_games(warehouse, "all")
     assert len(games) >= 2, "the demo warehouse should rank several games"
-    chart = page.locator('[data-testid="stTable"]').first
+    # the page leads with the headline answer: streamers who moved games, with intervals
+    movers = rows(
+        warehouse,
+        "select channel_name, influence_evidence from gold.dim_streamers "
+        "where estimated_influence is not null and influence_evidence <> 'insufficient' "
+        "order by case when influence_evidence = 'strong' then 0 else 1 end, "
+        "estimated_influence desc, platform, channel_id limit 1",
+    )
+    tables = page.locator('[data-testid="stTable"]')
+    if movers:
+        expect(tables.first).to_contain_text(movers[0][0])
+        expect(tables.first).to_contain_text(movers[0][1])
+        expect(tables.first).to_contain_text("90 % low")
+        chart = tables.nth(1)
+    else:
+        expect(page.locator("body")).to_contain_text("No streamer with enough start events")
+        chart = tables.first
     for name_en, name_ko in games:
         expect(chart).to_contain_text(name_en)
         expect(chart).to_contain_text(name_ko)

@@ -30,6 +30,26 @@ influence as (
 
 ),
 
+impact_events as (
+
+    select * from {{ ref('fct_streamer_game_impact') }}
+
+),
+
+measured_events as (
+
+    {#- Start events with an event-window lift (the Streamer page's evidence table). #}
+    select
+        platform,
+        channel_id,
+        count(*) as measured_events
+    from impact_events
+    group by
+        platform,
+        channel_id
+
+),
+
 session_totals as (
 
     select
@@ -117,8 +137,14 @@ final as (
         cast(main_games.main_game_key as {{ dbt.type_string() }}) as main_game_key,
         cast(main_games.main_game_keys as {{ dbt.type_string() }}) as main_game_keys,
         cast(influence.estimated_influence as double precision) as estimated_influence,
+        cast(influence.influence_ci_low as double precision) as influence_ci_low,
+        cast(influence.influence_ci_high as double precision) as influence_ci_high,
         cast(coalesce(influence.influence_events, 0) as {{ dbt.type_bigint() }})
-            as influence_events
+            as influence_events,
+        cast(coalesce(influence.influence_evidence, 'insufficient') as {{ dbt.type_string() }})
+            as influence_evidence,
+        cast(coalesce(measured_events.measured_events, 0) as {{ dbt.type_bigint() }})
+            as measured_events
     from channels
     left join session_totals
         on
@@ -132,6 +158,10 @@ final as (
         on
             channels.platform = influence.platform
             and channels.channel_id = influence.channel_id
+    left join measured_events
+        on
+            channels.platform = measured_events.platform
+            and channels.channel_id = measured_events.channel_id
 
 )
 

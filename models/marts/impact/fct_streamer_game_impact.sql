@@ -11,9 +11,9 @@
 
 with
 
-spells as (
+start_events as (
 
-    select * from {{ ref('int_streamer_game_spells') }}
+    select * from {{ ref('int_impact_start_events') }}
 
 ),
 
@@ -47,18 +47,15 @@ game_viewers as (
 events as {{ materialized_cte() }} (
 
     select
-        spell_id as event_id,
+        event_id,
         platform,
         channel_id,
         game_key,
         steam_appid,
-        valid_from as started_at,
-        {{ dbt.date_trunc('hour', 'valid_from') }} as start_hour_at,
-        avg_viewers as streamer_avg_viewers
-    from spells
-    where
-        steam_appid is not null
-        and category_kind = 'game'
+        started_at,
+        {{ dbt.date_trunc('hour', 'started_at') }} as start_hour_at,
+        streamer_avg_viewers
+    from start_events
 
 ),
 
