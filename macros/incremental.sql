@@ -99,6 +99,13 @@
         ) }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {#- bench/dbt_bench.py counts the rows each model rewrites (--vars log_window_rows). -#}
+    {%- if execute and var('log_window_rows', false) -%}
+        {%- set counted = run_query('select count(*) from ' ~ source) -%}
+        {%- do log(
+            'WINDOW_ROWS ' ~ target.identifier ~ ' ' ~ counted.columns[0].values()[0], info=True
+        ) -%}
+    {%- endif %}
     delete from {{ target }}
     where
         {{ conditions | join('\n        or ') }};

@@ -1,9 +1,9 @@
 """Incremental silver and gold give the tables a full refresh gives: on DuckDB and, when
 GST_TEST_POSTGRES=1, on PostgreSQL.
 
-The raw tables are 30 simulated hours of 12 channels per platform written straight from the
+The raw tables are 54 simulated hours of 12 channels per platform written straight from the
 seeded world (``simulator.tables``, no HTTP; copied into PostgreSQL with dlt for that target).
-The warehouse is first built on the first 27 hours with two polls of one platform held back
+The warehouse is first built on the first 51 hours with two polls of one platform held back
 (so its sessions break there), then grows by two increments of incremental ``dbt run``: the
 held-back polls arrive late with the first (within the look-back: the broken sessions join
 again, and the spells and facts on them change), and each increment adds polls of the
@@ -32,7 +32,7 @@ from simulator.tables import TABLES
 
 BIN = Path(sys.executable).parent
 START = datetime.fromisoformat("2026-11-02T11:00:00+00:00")  # the boundary at a busy hour
-FIRST_BUILD_HOURS = 27
+FIRST_BUILD_HOURS = 51  # three UTC days: the rankings' day before the window is read
 INCREMENT_HOURS = (1, 2)  # raw hours added before each incremental run
 #: polls of one platform held back at the first build and loaded with the first increment
 LATE = ("raw_soop", "broads", (timedelta(minutes=-60), timedelta(minutes=-50)))
@@ -114,9 +114,7 @@ class Raw:
         self.work, self.target, self.env = work, target, env
         self.world = work / "world.duckdb"
         hours = FIRST_BUILD_HOURS + sum(INCREMENT_HOURS)
-        write_raw_tables(
-            self.world, seed=5, channels=12, days=hours / 24, start=START.isoformat()
-        )
+        write_raw_tables(self.world, seed=5, channels=12, days=hours / 24, start=START.isoformat())
         self.raw = work / "warehouse.duckdb" if target == "duckdb" else work / "raw.duckdb"
 
     def reveal(self, until: datetime, held_back: list[datetime]) -> None:
@@ -125,8 +123,10 @@ class Raw:
             con.execute(f"attach '{self.world}' as world (read_only)")
             for schema, table, _ in TABLES:
                 con.execute(f"create schema if not exists {schema}")
-                con.execute(f"create or replace table {schema}.{table} as"
-                            f" select * from world.{schema}.{table} limit 0")
+                con.execute(
+                    f"create or replace table {schema}.{table} as"
+                    f" select * from world.{schema}.{table} limit 0"
+                )
                 where = ""
                 if (schema, table) in GROWING:
                     where = " where observed_at < ?"

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='game_day_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='window_replace',
+        incremental_predicates=[day_window_predicate('game_date')],
         on_schema_change='append_new_columns',
     )
 }}

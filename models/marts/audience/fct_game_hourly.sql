@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='game_hour_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('hour_at', 'hour_at')],
         on_schema_change='append_new_columns',
     )
 }}

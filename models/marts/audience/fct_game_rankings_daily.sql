@@ -287,6 +287,9 @@ final as (
         on
             with_previous.game_date = yesterday_top10_sizes.game_date
             and with_previous.platform = yesterday_top10_sizes.platform
+    {%- if is_incremental() %}
+        where with_previous.game_date >= {{ day_window_start('game_date') }}
+    {%- endif %}
 
 )
 
