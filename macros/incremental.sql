@@ -17,7 +17,7 @@
     window_replace puts the model's table in its place.
 -#}
 {% macro window_start(column, extra_minutes=0, trunc=none, relation=none) -%}
-    {%- set minutes = var('lookback_hours') * 60 + extra_minutes -%}
+    {%- set minutes = (var('lookback_hours') | int(3)) * 60 + (extra_minutes | int) -%}
     {%- set expr = dbt.dateadd('minute', -1 * minutes, 'max(' ~ column ~ ')') -%}
     {%- if trunc -%}
         {%- set expr = dbt.date_trunc(trunc, expr) -%}
@@ -68,7 +68,9 @@
     apart than this always belong to different sessions.
 -#}
 {% macro session_reach_minutes() -%}
-    {%- do return(var('session_gap_minutes') + var('poll_interval_minutes')) -%}
+    {%- do return(
+        (var('session_gap_minutes') | int(15)) + (var('poll_interval_minutes') | int(10))
+    ) -%}
 {%- endmacro %}
 
 {#-

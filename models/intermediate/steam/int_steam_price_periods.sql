@@ -50,39 +50,64 @@ games as (
 
 ),
 
-{%- if is_incremental() %}
-
-{#- Per app, where the rebuilt periods begin: the window, or its first rebuilt period. #}
+{# Per app, where the rebuilt periods begin: its first period in the window, or current. #}
 read_from as (
 
-    select
-        steam_appid,
-        min(valid_from) as read_from
-    from {{ this }}
-    where
-        last_observed_at >= {{ window_start('last_observed_at') }}
-        or is_current
-    group by steam_appid
+    {%- if is_incremental() %}
+        select
+            steam_appid,
+            min(valid_from) as read_from
+        from {{ this }}
+        where
+            last_observed_at >= {{ window_start('last_observed_at') }}
+            or is_current
+        group by steam_appid
+    {%- else %}
+        select
+            steam_appid,
+            observed_at as read_from
+        from prices
+        where 1 = 0
+    {%- endif %}
 
 ),
 
-{#- Each app's last period before that, as one observation that carries its totals. #}
-before_window as (
+{# Each app's last period before them, as one observation that carries its totals. #}
+carried as (
 
-    select
-        this_periods.*,
-        row_number() over (
-            partition by this_periods.steam_appid
-            order by this_periods.valid_from desc
-        ) as row_num
-    from {{ this }} as this_periods
-    left join read_from
-        on this_periods.steam_appid = read_from.steam_appid
-    where
-        this_periods.valid_from < coalesce(
-            read_from.read_from, {{ window_start('last_observed_at') }}
-        )
-        and this_periods.valid_from < {{ window_start('last_observed_at') }}
+    {%- if is_incremental() %}
+        select
+            steam_appid,
+            valid_from as observed_at,
+            currency,
+            initial_price_krw,
+            final_price_krw,
+            discount_percent,
+            is_free,
+            last_observed_at as carried_last_observed_at,
+            observation_count as carried_observation_count
+        from (
+            select
+                built.*,
+                row_number() over (
+                    partition by built.steam_appid
+                    order by built.valid_from desc
+                ) as row_num
+            from {{ this }} as built
+            left join read_from
+                on built.steam_appid = read_from.steam_appid
+            where
+                built.valid_from < {{ window_start('last_observed_at') }}
+                and (
+                    read_from.read_from is null
+                    or built.valid_from < read_from.read_from
+                )
+        ) as before_window
+        where row_num = 1
+    {%- else %}
+        select * from prices
+        where 1 = 0
+    {%- endif %}
 
 ),
 
@@ -92,28 +117,17 @@ in_scope as (
     from prices
     left join read_from
         on prices.steam_appid = read_from.steam_appid
-    where
-        prices.observed_at >= {{ window_start('last_observed_at') }}
-        or prices.observed_at >= read_from.read_from
+    {%- if is_incremental() %}
+        where
+            prices.observed_at >= {{ window_start('last_observed_at') }}
+            or prices.observed_at >= read_from.read_from
+    {%- endif %}
 
     union all
 
-    select
-        steam_appid,
-        valid_from as observed_at,
-        currency,
-        initial_price_krw,
-        final_price_krw,
-        discount_percent,
-        is_free,
-        last_observed_at as carried_last_observed_at,
-        observation_count as carried_observation_count
-    from before_window
-    where row_num = 1
+    select * from carried
 
 ),
-
-{%- endif %}
 
 keyed as (
 
@@ -128,7 +142,7 @@ keyed as (
             "'|'",
             "case when is_free then 'free' else 'paid' end",
         ]) }} as price_key
-    from {{ 'in_scope' if is_incremental() else 'prices' }}
+    from in_scope
 
 ),
 

@@ -21,11 +21,9 @@ with
 category_viewers_polled as (
 
     select * from {{ ref('int_category_viewers_polled') }}
-    where
-        game_key is not null
-        {%- if is_incremental() %}
-            and hour_at >= {{ window_start('hour_at', trunc='hour') }}
-        {%- endif %}
+    {%- if is_incremental() %}
+        where hour_at >= {{ window_start('hour_at', trunc='hour') }}
+    {%- endif %}
 
 ),
 
@@ -42,6 +40,7 @@ per_poll as (
         sum(viewer_count) as viewer_count,
         sum(channel_count) as channel_count
     from category_viewers_polled
+    where game_key is not null
     group by
         platform,
         game_key,

@@ -40,49 +40,48 @@ observations as (
 
 ),
 
-{%- if is_incremental() %}
-
-{#- Each channel's last observation before the window, if close enough to join. #}
-before_window as (
-
-    select
-        *,
-        row_number() over (
-            partition by platform, channel_id
-            order by observed_at desc
-        ) as row_num
-    from {{ this }}
-    where
-        observed_at < {{ window_start('observed_at') }}
-        and observed_at >= {{ window_start('observed_at', session_reach_minutes()) }}
-
-),
-
+{# Each channel's last observation before the window, if close enough to join. #}
 carried as (
 
-    select
-        observation_id,
-        platform,
-        channel_id,
-        channel_name,
-        stream_id,
-        observed_at,
-        observed_hour,
-        poll_id,
-        viewer_count,
-        category_id,
-        category_name,
-        category_kind,
-        game_key,
-        steam_appid,
-        session_started_at as carried_session_started_at,
-        1 as is_carried
-    from before_window
-    where row_num = 1
+    {%- if is_incremental() %}
+        select
+            observation_id,
+            platform,
+            channel_id,
+            channel_name,
+            stream_id,
+            observed_at,
+            observed_hour,
+            poll_id,
+            viewer_count,
+            category_id,
+            category_name,
+            category_kind,
+            game_key,
+            steam_appid,
+            carried_session_started_at,
+            1 as is_carried
+        from (
+            select
+                *,
+                session_started_at as carried_session_started_at,
+                row_number() over (
+                    partition by platform, channel_id
+                    order by observed_at desc
+                ) as row_num
+            from {{ this }}
+            where
+                observed_at < {{ window_start('observed_at') }}
+                and observed_at
+                >= {{ window_start('observed_at', session_reach_minutes()) }}
+        ) as before_window
+        where row_num = 1
+    {%- else %}
+        select * from observations
+        where 1 = 0
+    {%- endif %}
 
 ),
-
-{%- endif %}
 
 in_scope as (
 
@@ -104,10 +103,25 @@ in_scope as (
         carried_session_started_at,
         is_carried
     from observations
-    {%- if is_incremental() %}
-        union all
-        select * from carried
-    {%- endif %}
+    union all
+    select
+        observation_id,
+        platform,
+        channel_id,
+        channel_name,
+        stream_id,
+        observed_at,
+        observed_hour,
+        poll_id,
+        viewer_count,
+        category_id,
+        category_name,
+        category_kind,
+        game_key,
+        steam_appid,
+        carried_session_started_at,
+        is_carried
+    from carried
 
 ),
 

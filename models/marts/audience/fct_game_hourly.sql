@@ -14,7 +14,7 @@
     also exist for hours with Steam players but no live channel). See docs
     `game_audience_metrics` for the measures. Incremental: each run rebuilds
     the hours from var('lookback_hours') before the newest hour already
-    built (delete+insert on game_hour_id).
+    built (window_replace on game_hour_id).
 -#}
 {%- set hour_filter -%}
     {%- if is_incremental() %}

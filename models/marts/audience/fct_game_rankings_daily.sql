@@ -156,24 +156,30 @@ number_one_islands as (
 
 ),
 
-{%- if is_incremental() %}
-
-{#- Streaks at #1 on the day before the rewritten days, as built. #}
+{# Streaks at #1 on the day before the rewritten days, as built (incremental runs). #}
 carried_streaks as (
 
-    select
-        game_date,
-        platform,
-        game_key,
-        days_at_number_one
-    from {{ this }}
-    where
-        game_date = {{ day_before_window }}
-        and hours_watched_rank = 1
+    {%- if is_incremental() %}
+        select
+            game_date,
+            platform,
+            game_key,
+            days_at_number_one
+        from {{ this }}
+        where
+            game_date = {{ day_before_window }}
+            and hours_watched_rank = 1
+    {%- else %}
+        select
+            game_date,
+            platform,
+            game_key,
+            0 as days_at_number_one
+        from number_one_islands
+        where 1 = 0
+    {%- endif %}
 
 ),
-
-{%- endif %}
 
 number_one_days as (
 
@@ -182,18 +188,13 @@ number_one_days as (
         number_one_islands.platform,
         number_one_islands.game_key,
         number_one_islands.days_in_island
-        {%- if is_incremental() %}
-            + coalesce(carried_streaks.days_at_number_one - 1, 0)
-        {%- endif %}
-        as days_at_number_one
+        + coalesce(carried_streaks.days_at_number_one - 1, 0) as days_at_number_one
     from number_one_islands
-    {%- if is_incremental() %}
-        left join carried_streaks
-            on
-                number_one_islands.island_first_date = carried_streaks.game_date
-                and number_one_islands.platform = carried_streaks.platform
-                and number_one_islands.game_key = carried_streaks.game_key
-    {%- endif %}
+    left join carried_streaks
+        on
+            number_one_islands.island_first_date = carried_streaks.game_date
+            and number_one_islands.platform = carried_streaks.platform
+            and number_one_islands.game_key = carried_streaks.game_key
 
 ),
 

@@ -27,7 +27,10 @@ sessions as (
     {%- if is_incremental() %}
         where
             last_observed_at >= {{ window_start('last_observed_at', session_reach_minutes()) }}
-            or session_id in (select broadcast_id from {{ this }} where is_ongoing)
+            or session_id in (
+                select built.broadcast_id from {{ this }} as built
+                where built.is_ongoing
+            )
     {%- endif %}
 
 ),

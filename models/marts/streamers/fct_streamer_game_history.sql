@@ -31,7 +31,10 @@ spells as (
     {%- if is_incremental() %}
         where
             last_observed_at >= {{ window_start('last_observed_at', session_reach_minutes()) }}
-            or spell_id in (select history_id from {{ this }} where is_current)
+            or spell_id in (
+                select built.history_id from {{ this }} as built
+                where built.is_current
+            )
     {%- endif %}
 
 ),
