@@ -43,23 +43,35 @@
     ) -%}
 {%- endmacro %}
 
-{#- `column >= day_window_start(column)` for incremental_predicates. -#}
-{% macro day_window_predicate(column) -%}
-    {%- do return(column ~ ' >= ' ~ day_window_start(column, relation=window_target())) -%}
+{#- `column >= day_window_start(column, ...)` for incremental_predicates. -#}
+{% macro day_window_predicate(column, hours_column=none) -%}
+    {%- do return(
+        column ~ ' >= '
+        ~ day_window_start(column, relation=window_target(), hours_column=hours_column)
+    ) -%}
 {%- endmacro %}
 
 {#-
-    The first day a day-grain model rewrites: the newest day it holds and
-    the day before it (the look-back is shorter than a day), as a scalar
-    subquery on {{ this }}.
+    The first day a day-grain model rewrites, as a scalar subquery on
+    {{ this }}: the newest day it holds, and the day before it too when the
+    look-back reaches back into it. With `hours_column` (the hours of a row's
+    day that were built), the day before is re-written only if the newest
+    day had at most var('lookback_hours') hours built; without it, always.
 -#}
-{% macro day_window_start(column, relation=none) -%}
+{% macro day_window_start(column, relation=none, hours_column=none) -%}
+    {%- set rel = relation or this -%}
+    {%- set newest = 'max(' ~ column ~ ')' -%}
+    {%- set first_day = 'cast(' ~ dbt.dateadd('day', -1, newest) ~ ' as date)' -%}
+    {%- set newest_day_only = '' -%}
+    {%- if hours_column -%}
+        {%- set first_day = 'case when max(' ~ hours_column ~ ') > '
+            ~ (var('lookback_hours') | int(3)) ~ ' then ' ~ newest ~ ' else ' ~ first_day ~ ' end' -%}
+        {%- set newest_day_only = 'where ' ~ column ~ ' = (select ' ~ newest
+            ~ ' from ' ~ rel ~ ')' -%}
+    {%- endif -%}
     (
-        select coalesce(
-            cast({{ dbt.dateadd('day', -1, 'max(' ~ column ~ ')') }} as date),
-            cast('1900-01-01' as date)
-        )
-        from {{ relation or this }}
+        select coalesce({{ first_day }}, cast('1900-01-01' as date))
+        from {{ rel }} {{ newest_day_only }}
     )
 {%- endmacro %}
 

@@ -1,15 +1,22 @@
 """Incremental silver and gold give the tables a full refresh gives: on DuckDB and, when
 GST_TEST_POSTGRES=1, on PostgreSQL.
 
-The raw tables are 54 simulated hours of 12 channels per platform written straight from the
+The raw tables are 64 simulated hours of 12 channels per platform written straight from the
 seeded world (``simulator.tables``, no HTTP; copied into PostgreSQL with dlt for that target).
-The warehouse is first built on the first 51 hours with two polls of one platform held back
-(so its sessions break there), then grows by two increments of incremental ``dbt run``: the
-held-back polls arrive late with the first (within the look-back: the broken sessions join
-again, and the spells and facts on them change), and each increment adds polls of the
-observation tables and Steam prices, so sessions, spells and price periods cross the
-boundary of the window. Then every incremental model's table is compared, row for row, with
-what ``dbt run --full-refresh`` builds from the same raw tables.
+The warehouse is first built on the first 51 hours (three UTC days, ending at a busy hour) with
+two consecutive polls held back (so sessions break there), then grows by four increments of
+incremental ``dbt run`` (each adds the polls of the observation tables and Steam prices, so
+sessions, spells and price periods cross the boundary of the window):
+
+- +1 h: the held-back polls arrive late, within the look-back: the broken sessions join again
+  (the later part's session is deleted), and the spells and facts on them change;
+- +2 h;
+- +9 h, past midnight, with the two polls before midnight held back;
+- +1 h: those arrive late, so the day before the newest day changes while the newest day has
+  only two hours built (the day-grain models re-write the day before).
+
+Then every incremental model's table is compared, row for row, with what
+``dbt run --full-refresh`` builds from the same raw tables.
 """
 
 from __future__ import annotations
@@ -33,9 +40,14 @@ from simulator.tables import TABLES
 BIN = Path(sys.executable).parent
 START = datetime.fromisoformat("2026-11-02T11:00:00+00:00")  # the boundary at a busy hour
 FIRST_BUILD_HOURS = 51  # three UTC days: the rankings' day before the window is read
-INCREMENT_HOURS = (1, 2)  # raw hours added before each incremental run
-#: polls of one platform held back at the first build and loaded with the first increment
-LATE = ("raw_soop", "broads", (timedelta(minutes=-60), timedelta(minutes=-50)))
+#: (hours revealed before the run, polls held back from it as offsets from its end)
+STEPS = (
+    (FIRST_BUILD_HOURS, (timedelta(minutes=-60), timedelta(minutes=-50))),
+    (1, ()),
+    (2, ()),
+    (9, (timedelta(minutes=-140), timedelta(minutes=-130))),  # 23:40 and 23:50 UTC
+    (1, ()),
+)
 #: raw tables that grow with time (timestamped by observed_at)
 GROWING = [
     ("raw_chzzk", "lives"),
@@ -113,7 +125,7 @@ class Raw:
 
         self.work, self.target, self.env = work, target, env
         self.world = work / "world.duckdb"
-        hours = FIRST_BUILD_HOURS + sum(INCREMENT_HOURS)
+        hours = sum(step for step, _ in STEPS)
         write_raw_tables(self.world, seed=5, channels=12, days=hours / 24, start=START.isoformat())
         self.raw = work / "warehouse.duckdb" if target == "duckdb" else work / "raw.duckdb"
 
@@ -131,7 +143,7 @@ class Raw:
                 if (schema, table) in GROWING:
                     where = " where observed_at < ?"
                     params: list = [until]
-                    if (schema, table) == LATE[:2]:
+                    if held_back:
                         where += "".join(" and observed_at <> ?" for _ in held_back)
                         params += held_back
                 else:
@@ -165,16 +177,18 @@ def built(request, tmp_path_factory):
             env["GST_PG_DATABASE"] = stack.enter_context(scratch_postgres_database())
             patch.setenv("GST_PG_DATABASE", env["GST_PG_DATABASE"])
         raw = Raw(work, target, env)
-        until = START + timedelta(hours=FIRST_BUILD_HOURS)
-        late = [until + offset for offset in LATE[2]]
-        raw.reveal(until, held_back=late)
-        dbt(env, "seed", "--full-refresh")
-        dbt(env, "run", "--full-refresh")
-        spanning_before = sessions_spanning(target, late)
-        for hours in INCREMENT_HOURS:
+        until = START
+        for number, (hours, held_back) in enumerate(STEPS):
             until += timedelta(hours=hours)
-            raw.reveal(until, held_back=[])
-            dbt(env, "run")
+            held = [until + offset for offset in held_back]
+            raw.reveal(until, held_back=held)
+            if number == 0:
+                late = held
+                dbt(env, "seed", "--full-refresh")
+                dbt(env, "run", "--full-refresh")
+                spanning_before = sessions_spanning(target, late)
+            else:
+                dbt(env, "run")
         models = incremental_models(env)
         incremental = {m: table_rows(target, *m) for m in models}
         dbt(env, "run", "--full-refresh")
