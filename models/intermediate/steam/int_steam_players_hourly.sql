@@ -1,9 +1,23 @@
-{#- Steam concurrent players per app per UTC hour (successful polls only). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('hour_at', 'hour_at', trunc='hour')],
+        on_schema_change='append_new_columns',
+    )
+}}
+{#- Steam concurrent players per app per UTC hour (successful polls only).
+    Incremental: each run replaces the UTC hours from var('lookback_hours')
+    before the newest hour built.
+-#}
 with
 
 current_players as (
 
     select * from {{ ref('stg_steam__current_players') }}
+    {%- if is_incremental() %}
+        where observed_at >= {{ window_start('hour_at', trunc='hour') }}
+    {%- endif %}
 
 ),
 

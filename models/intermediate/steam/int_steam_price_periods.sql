@@ -1,3 +1,16 @@
+{%- set window_predicates = [
+    window_predicate('last_observed_at', 'last_observed_at'),
+    'is_current',
+] %}
+{{
+    config(
+        materialized='incremental',
+        unique_key='price_period_id',
+        incremental_strategy='window_replace',
+        incremental_predicates=window_predicates,
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     Periods of constant price per Steam app, exact to the poll (the
     observation-derived counterpart of the price snapshot): a new period
@@ -5,12 +18,28 @@
     changes. valid_to is the next period's start; the open period has a
     null valid_to and is_current = true. Discounts start and end at period
     boundaries.
+
+    Incremental: each run rebuilds an app's periods that reach into the
+    window (var('lookback_hours') before the newest price observation
+    built) and its current period, from the prices since the first of them;
+    the app's period before them is carried in, so a price that does not
+    change goes on in it.
 -#}
 with
 
 prices as (
 
-    select * from {{ ref('stg_steam__prices') }}
+    select
+        steam_appid,
+        observed_at,
+        currency,
+        initial_price_krw,
+        final_price_krw,
+        discount_percent,
+        is_free,
+        cast(null as {{ dbt.type_timestamp() }}) as carried_last_observed_at,
+        cast(null as {{ dbt.type_bigint() }}) as carried_observation_count
+    from {{ ref('stg_steam__prices') }}
     where is_success
 
 ),
@@ -18,6 +47,85 @@ prices as (
 games as (
 
     select * from {{ ref('games') }}
+
+),
+
+{# Per app, where the rebuilt periods begin: its first period in the window, or current. #}
+read_from as (
+
+    {%- if is_incremental() %}
+        select
+            steam_appid,
+            min(valid_from) as read_from
+        from {{ this }}
+        where
+            last_observed_at >= {{ window_start('last_observed_at') }}
+            or is_current
+        group by steam_appid
+    {%- else %}
+        select
+            steam_appid,
+            observed_at as read_from
+        from prices
+        where 1 = 0
+    {%- endif %}
+
+),
+
+{# Each app's last period before them, as one observation that carries its totals. #}
+carried as (
+
+    {%- if is_incremental() %}
+        select
+            steam_appid,
+            valid_from as observed_at,
+            currency,
+            initial_price_krw,
+            final_price_krw,
+            discount_percent,
+            is_free,
+            last_observed_at as carried_last_observed_at,
+            observation_count as carried_observation_count
+        from (
+            select
+                built.*,
+                row_number() over (
+                    partition by built.steam_appid
+                    order by built.valid_from desc
+                ) as row_num
+            from {{ this }} as built
+            left join read_from
+                on built.steam_appid = read_from.steam_appid
+            where
+                built.valid_from < {{ window_start('last_observed_at') }}
+                and (
+                    read_from.read_from is null
+                    or built.valid_from < read_from.read_from
+                )
+        ) as before_window
+        where row_num = 1
+    {%- else %}
+        select * from prices
+        where 1 = 0
+    {%- endif %}
+
+),
+
+in_scope as (
+
+    select prices.*
+    from prices
+    left join read_from
+        on prices.steam_appid = read_from.steam_appid
+    {%- if is_incremental() %}
+        where
+            prices.observed_at >= {{ window_start('last_observed_at') }}
+            or prices.observed_at >= read_from.read_from
+    {%- endif %}
+
+    union all
+
+    select * from carried
 
 ),
 
@@ -34,7 +142,7 @@ keyed as (
             "'|'",
             "case when is_free then 'free' else 'paid' end",
         ]) }} as price_key
-    from prices
+    from in_scope
 
 ),
 
@@ -80,8 +188,9 @@ periods as (
         max(discount_percent) as discount_percent,
         max(case when is_free then 1 else 0 end) = 1 as is_free,
         min(observed_at) as valid_from,
-        max(observed_at) as last_observed_at,
-        count(*) as observation_count
+        max(coalesce(carried_last_observed_at, observed_at)) as last_observed_at,
+        cast(sum(coalesce(carried_observation_count, 1)) as {{ dbt.type_bigint() }})
+            as observation_count
     from numbered
     group by
         steam_appid,

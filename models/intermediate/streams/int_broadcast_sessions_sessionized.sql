@@ -1,28 +1,34 @@
+{%- set window_predicates = [
+    window_predicate('last_observed_at', 'last_observed_at', session_reach_minutes()),
+    'is_ongoing',
+] %}
+{{
+    config(
+        materialized='incremental',
+        unique_key='session_id',
+        incremental_strategy='window_replace',
+        incremental_predicates=window_predicates,
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     One row per broadcast session (see int_stream_observations_sessionized
     for where sessions break). Each observation stands for
     var('poll_interval_minutes') of airtime; hours watched = average viewers
     x airtime hours.
+
+    Incremental: each run rebuilds, from all their observations, the
+    sessions that reach into the window (var('lookback_hours') plus one
+    session gap and poll interval before the newest observation built) and
+    the sessions that were ongoing; it replaces those rows and drops the
+    ones that no longer exist (a session a late poll joined to an earlier
+    one). Sessions that ended before the window are not read again.
 -#}
 {%- set poll_minutes = var('poll_interval_minutes') %}
 
 with
 
-observations as (
-
-    select * from {{ ref('int_stream_observations_sessionized') }}
-
-),
-
-latest_polls as (
-
-    select
-        platform,
-        max(observed_at) as latest_observed_at
-    from observations
-    group by platform
-
-),
+{{ sessions_in_window_ctes('last_observed_at', 'is_ongoing') }}
 
 session_games as (
 

@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('hour_at', 'hour_at', trunc='hour')],
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     Audience per platform, UTC hour and category. Averages divide by every
     poll the platform made in that hour, not only the polls where the
@@ -5,6 +13,9 @@
     half the average. Peak values are per poll (sum over the category's
     channels at one poll). Uncategorised broadcasts form their own row with
     a null category_id.
+
+    Incremental: each run replaces the UTC hours from var('lookback_hours')
+    before the newest hour built.
 -#}
 
 with
@@ -12,6 +23,9 @@ with
 category_viewers_polled as (
 
     select * from {{ ref('int_category_viewers_polled') }}
+    {%- if is_incremental() %}
+        where hour_at >= {{ window_start('hour_at', trunc='hour') }}
+    {%- endif %}
 
 ),
 

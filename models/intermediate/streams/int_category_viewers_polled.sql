@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('hour_at', 'observed_at', trunc='hour')],
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     Audience per platform, poll and category: the one place where the
     viewers of live channels are summed from observations. Each row also
@@ -6,6 +14,10 @@
     poll interval the poll falls in, which puts the platforms' polls of one
     polling round side by side. Uncategorised broadcasts form their own row
     with a null category_id.
+
+    Incremental: each run replaces the whole UTC hours from
+    var('lookback_hours') before the newest poll built (poll_count needs
+    every poll of an hour).
 -#}
 {%- set poll_minutes = var('poll_interval_minutes') %}
 
@@ -14,6 +26,9 @@ with
 observations as (
 
     select * from {{ ref('int_stream_observations_unioned') }}
+    {%- if is_incremental() %}
+        where observed_hour >= {{ window_start('observed_at', trunc='hour') }}
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('hour_at', 'hour_at', trunc='hour')],
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     Audience of each canonical game per streaming platform and UTC hour,
     plus platform = 'all' rows (the three platforms together): the game
     grain of int_category_viewers_polled, which the game facts read. See
     docs `game_audience_metrics` for the measures.
+
+    Incremental: each run replaces the UTC hours from var('lookback_hours')
+    before the newest hour built.
 -#}
 
 with
@@ -10,7 +21,9 @@ with
 category_viewers_polled as (
 
     select * from {{ ref('int_category_viewers_polled') }}
-    where game_key is not null
+    {%- if is_incremental() %}
+        where hour_at >= {{ window_start('hour_at', trunc='hour') }}
+    {%- endif %}
 
 ),
 
@@ -27,6 +40,7 @@ per_poll as (
         sum(viewer_count) as viewer_count,
         sum(channel_count) as channel_count
     from category_viewers_polled
+    where game_key is not null
     group by
         platform,
         game_key,

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='observation_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('observed_at', 'observed_at')],
         on_schema_change='append_new_columns',
     )
 }}
@@ -10,7 +11,7 @@
     All platforms' live observations in one vocabulary, with game identity
     attached. Incremental: each run re-reads the last var('lookback_hours')
     before the newest row already loaded, so late rows are picked up and
-    re-read rows replace themselves (delete+insert on observation_id).
+    re-read rows replace themselves (window_replace on observation_id).
     Game identity is attached at load time: after changing the seed map run
     `dbt build --full-refresh -s int_stream_observations_unioned+`.
 -#}

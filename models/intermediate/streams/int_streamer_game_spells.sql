@@ -1,3 +1,16 @@
+{%- set window_predicates = [
+    window_predicate('last_observed_at', 'last_observed_at', session_reach_minutes()),
+    'is_current',
+] %}
+{{
+    config(
+        materialized='incremental',
+        unique_key='spell_id',
+        incremental_strategy='window_replace',
+        incremental_predicates=window_predicates,
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     Contiguous intervals a channel spends on one category (game) inside one
     session, exact to the poll. valid_from is the spell's first observation;
@@ -5,26 +18,17 @@
     to the next spell's start if that comes earlier, so a channel's spells
     never overlap. Unmapped categories keep their category_id with a null
     game_key; uncategorised stretches are spells with a null category_id.
+
+    Incremental: like int_broadcast_sessions_sessionized, each run rebuilds
+    the spells of the sessions that reach into the window and of the
+    current spells, from all their sessions' observations; a spell's
+    valid_to only depends on later spells, which are all rebuilt with it.
 -#}
 {%- set poll_minutes = var('poll_interval_minutes') %}
 
 with
 
-observations as (
-
-    select * from {{ ref('int_stream_observations_sessionized') }}
-
-),
-
-latest_polls as (
-
-    select
-        platform,
-        max(observed_at) as latest_observed_at
-    from observations
-    group by platform
-
-),
+{{ sessions_in_window_ctes('last_observed_at', 'is_current') }}
 
 keyed as (
 

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='game_day_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='window_replace',
+        incremental_predicates=[day_window_predicate('game_date', 'polled_hours')],
         on_schema_change='append_new_columns',
     )
 }}
@@ -12,20 +13,12 @@
     included). Averages are over the hours the platform was polled that day
     (hours without the game count as zero), so a partly observed day is not
     diluted; Steam players and the discount are per game, the same on every
-    platform row. Incremental: each run rebuilds the newest built day and
-    the day before it.
+    platform row. Incremental: each run rebuilds the newest built day, and
+    the day before it when the newest had at most var('lookback_hours')
+    polled hours (the look-back reaches into it).
 -#}
 {%- set day_filter -%}
-    {%- if is_incremental() %}
-        >= (
-            {# an empty table (a first build on an empty window) re-reads all #}
-            select coalesce(
-                {{ dbt.dateadd('day', -1, 'max(game_date)') }},
-                cast('1900-01-01' as {{ dbt.type_timestamp() }})
-            )
-            from {{ this }}
-        )
-    {%- endif %}
+    >= {{ day_window_start('game_date', hours_column='polled_hours') }}
 {%- endset %}
 
 with

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='game_hour_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='window_replace',
+        incremental_predicates=[window_predicate('hour_at', 'hour_at')],
         on_schema_change='append_new_columns',
     )
 }}
@@ -13,7 +14,7 @@
     also exist for hours with Steam players but no live channel). See docs
     `game_audience_metrics` for the measures. Incremental: each run rebuilds
     the hours from var('lookback_hours') before the newest hour already
-    built (delete+insert on game_hour_id).
+    built (window_replace on game_hour_id).
 -#}
 {%- set hour_filter -%}
     {%- if is_incremental() %}

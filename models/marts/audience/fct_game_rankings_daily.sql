@@ -1,15 +1,32 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        incremental_predicates=[day_window_predicate('game_date')],
+        on_schema_change='append_new_columns',
+    )
+}}
 {#-
     Daily game ranking per platform ('all' = overall), by hours watched,
     over games (category_kind = 'game') with hours watched > 0. Ties are
     broken by peak viewers, then game_key, so ranks are consecutive and
     deterministic. See docs `game_rankings` for rank change, new entries,
     days at #1, top-10 retention and the stream-share score.
+
+    Incremental: each run replaces the newest day built and the day before,
+    reading one more day of fct_game_daily for the previous ranks; a streak
+    at #1 goes on from the days_at_number_one already built.
 -#}
+{%- set day_before_window = 'cast(' ~ dbt.dateadd('day', -1, day_window_start('game_date'))
+    ~ ' as date)' %}
 with
 
 daily as (
 
     select * from {{ ref('fct_game_daily') }}
+    {%- if is_incremental() %}
+        where game_date >= {{ day_before_window }}
+    {%- endif %}
 
 ),
 
@@ -122,7 +139,7 @@ number_one_streaks as (
 
 ),
 
-number_one_days as (
+number_one_islands as (
 
     select
         game_date,
@@ -131,8 +148,53 @@ number_one_days as (
         row_number() over (
             partition by platform, game_key, streak_key
             order by game_date
-        ) as days_at_number_one
+        ) as days_in_island,
+        min(game_date) over (
+            partition by platform, game_key, streak_key
+        ) as island_first_date
     from number_one_streaks
+
+),
+
+{# Streaks at #1 on the day before the rewritten days, as built (incremental runs). #}
+carried_streaks as (
+
+    {%- if is_incremental() %}
+        select
+            game_date,
+            platform,
+            game_key,
+            days_at_number_one
+        from {{ this }}
+        where
+            game_date = {{ day_before_window }}
+            and hours_watched_rank = 1
+    {%- else %}
+        select
+            game_date,
+            platform,
+            game_key,
+            0 as days_at_number_one
+        from number_one_islands
+        where 1 = 0
+    {%- endif %}
+
+),
+
+number_one_days as (
+
+    select
+        number_one_islands.game_date,
+        number_one_islands.platform,
+        number_one_islands.game_key,
+        number_one_islands.days_in_island
+        + coalesce(carried_streaks.days_at_number_one - 1, 0) as days_at_number_one
+    from number_one_islands
+    left join carried_streaks
+        on
+            number_one_islands.island_first_date = carried_streaks.game_date
+            and number_one_islands.platform = carried_streaks.platform
+            and number_one_islands.game_key = carried_streaks.game_key
 
 ),
 
@@ -226,6 +288,9 @@ final as (
         on
             with_previous.game_date = yesterday_top10_sizes.game_date
             and with_previous.platform = yesterday_top10_sizes.platform
+    {%- if is_incremental() %}
+        where with_previous.game_date >= {{ day_window_start('game_date') }}
+    {%- endif %}
 
 )
 

@@ -1,21 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        incremental_predicates=[day_window_predicate('activity_date')],
+        on_schema_change='append_new_columns',
+    )
+}}
 {{ config(dist='platform', sort=['activity_date']) if target.type == 'redshift' }}
 {#-
     Each streaming platform's whole audience per UTC day, every category
     included (games, non-game and uncategorized streams): live channels,
     average and peak concurrent viewers and channels over the day's polls,
     airtime and hours watched. The Home page's "today vs the day before".
+    Incremental: each run replaces the newest day built and the day before.
 -#}
 with
 
 category_viewers_polled as (
 
     select * from {{ ref('int_category_viewers_polled') }}
+    {%- if is_incremental() %}
+        where hour_at >= {{ day_window_start('activity_date') }}
+    {%- endif %}
 
 ),
 
 observations as (
 
     select * from {{ ref('int_stream_observations_unioned') }}
+    {%- if is_incremental() %}
+        where observed_hour >= {{ day_window_start('activity_date') }}
+    {%- endif %}
 
 ),
 

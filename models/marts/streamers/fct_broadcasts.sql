@@ -1,13 +1,37 @@
+{%- set window_predicates = [
+    window_predicate('last_observed_at', 'last_observed_at', session_reach_minutes()),
+    'is_ongoing',
+] %}
+{{
+    config(
+        materialized='incremental',
+        unique_key='broadcast_id',
+        incremental_strategy='window_replace',
+        incremental_predicates=window_predicates,
+        on_schema_change='append_new_columns',
+    )
+}}
 {{ config(dist='streamer_id', sort=['started_at']) if target.type == 'redshift' }}
 {#-
     One row per broadcast session (see docs `sessions_and_spells`), keyed to
     the streamer and the game it spent most observations on.
+
+    Incremental: each run replaces the sessions that reach into the window
+    of int_broadcast_sessions_sessionized and those that were ongoing.
 -#}
 with
 
 sessions as (
 
     select * from {{ ref('int_broadcast_sessions_sessionized') }}
+    {%- if is_incremental() %}
+        where
+            last_observed_at >= {{ window_start('last_observed_at', session_reach_minutes()) }}
+            or session_id in (
+                select built.broadcast_id from {{ this }} as built
+                where built.is_ongoing
+            )
+    {%- endif %}
 
 ),
 

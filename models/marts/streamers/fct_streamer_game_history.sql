@@ -1,3 +1,16 @@
+{%- set window_predicates = [
+    window_predicate('last_observed_at', 'last_observed_at', session_reach_minutes()),
+    'is_current',
+] %}
+{{
+    config(
+        materialized='incremental',
+        unique_key='history_id',
+        incremental_strategy='window_replace',
+        incremental_predicates=window_predicates,
+        on_schema_change='append_new_columns',
+    )
+}}
 {{ config(dist='streamer_id', sort=['valid_from']) if target.type == 'redshift' }}
 {#-
     Streamer -> game history as a type-2 table: one row per spell a channel
@@ -5,6 +18,9 @@
     never null (last observation + one poll interval, cut back to the next
     spell's start); ranges of a channel never overlap, and gaps between
     them are offline time.
+
+    Incremental: each run replaces the spells that reach into the window
+    of int_streamer_game_spells and those that were current.
 -#}
 
 with
@@ -12,6 +28,14 @@ with
 spells as (
 
     select * from {{ ref('int_streamer_game_spells') }}
+    {%- if is_incremental() %}
+        where
+            last_observed_at >= {{ window_start('last_observed_at', session_reach_minutes()) }}
+            or spell_id in (
+                select built.history_id from {{ this }} as built
+                where built.is_current
+            )
+    {%- endif %}
 
 ),
 
