@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -317,38 +318,52 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 entry.update(status="failed", message="load of a micro-batch failed")
             return not failed
 
-    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
-        for start in range(0, polls, per_increment):
-            batch = range(start, min(polls, start + per_increment))
+    def submit(batch: range) -> dict[str, Any]:
+        made = {name: _make_batch(name, batch, clock) for name in names}
+        return {name: pool.submit(extract, name, batch, made[name]) for name in names}
+
+    batches = [
+        range(start, min(polls, start + per_increment)) for start in range(0, polls, per_increment)
+    ]
+    previous = sys.getswitchinterval()
+    # Steam's poll is a chain of short requests; while one waits on the simulator other
+    # threads take the GIL, and the default 5 ms switch interval would delay every reply.
+    sys.setswitchinterval(0.0005)
+    try:
+        with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
             tick = time.monotonic()
-            if start == 0:
-                # The first poll runs one platform at a time: libraries that import lazily (dlt
-                # pulls in pandas on first use) are not safe to import from several threads at
-                # once. The batches take the other polls.
-                for name in names:
-                    _report(echo, name, "poll 1", extract_one(name))
-                clock.done_all(1)
-                batch = range(1, batch.stop)
-            if batch:
-                made = {name: _make_batch(name, batch, clock) for name in names}
-                jobs = {name: pool.submit(extract, name, batch, made[name]) for name in names}
+            # The first poll runs one platform at a time: libraries that import lazily (dlt
+            # pulls in pandas on first use) are not safe to import from several threads at
+            # once. The batches take the other polls.
+            for name in names:
+                _report(echo, name, "poll 1", extract_one(name))
+            clock.done_all(1)
+            batches[0] = range(1, batches[0].stop)
+            jobs = submit(batches[0]) if batches[0] else {}
+            for index, batch in enumerate(batches):
                 for name, job in jobs.items():
                     _report(echo, name, batch, job.result())
-            times["collect"] += time.monotonic() - tick
-            tick = time.monotonic()
-            mapper = pool.map if start else map  # the first load: as above
-            failed = [name for name, ok in zip(names, mapper(load, names), strict=True) if not ok]
-            if failed:
-                raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
-            times["load"] += time.monotonic() - tick
-            tick = time.monotonic()
-            _snapshot(cfg.target, manifest)
-            times["snapshots"] += time.monotonic() - tick
-            hours = batch.stop * cfg.poll_minutes / 60
-            echo(
-                f"    {hours:5.0f} simulated hours loaded and snapshotted "
-                f"({time.monotonic() - t0:.0f}s)"
-            )
+                times["collect"] += time.monotonic() - tick
+                tick = time.monotonic()
+                mapper = pool.map if index else map  # the first load: as above
+                failed = [n for n, ok in zip(names, mapper(load, names), strict=True) if not ok]
+                if failed:
+                    raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
+                times["load"] += time.monotonic() - tick
+                tick = time.monotonic()
+                # the next batch is extracted while this one is snapshotted: the extraction
+                # does not touch the warehouse, and waits mostly on the simulator
+                jobs = submit(batches[index + 1]) if index + 1 < len(batches) else {}
+                _snapshot(cfg.target, manifest)
+                times["snapshots"] += time.monotonic() - tick
+                tick = time.monotonic()
+                hours = batch.stop * cfg.poll_minutes / 60
+                echo(
+                    f"    {hours:5.0f} simulated hours loaded and snapshotted "
+                    f"({time.monotonic() - t0:.0f}s)"
+                )
+    finally:
+        sys.setswitchinterval(previous)
     return times
 
 
