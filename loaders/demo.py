@@ -395,7 +395,7 @@ def _require_live_observations(cfg: DemoConfig) -> None:
         f"nobody was live on {', '.join(seen)} in the simulated window "
         f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC ({start.astimezone(KST):%H:%M}-"
         f"{end.astimezone(KST):%H:%M} KST) at {cfg.channels} channels per platform: nothing "
-        "to model. Collect a longer window (--days 1, the default, or more) or more --channels."
+        "to model. Collect a longer window (--days 1 or more) or more --channels."
     )
 
 
