@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DAYS ?= 1
+DAYS ?= 7
 CHANNELS ?= 40
 SEED ?= 42
 
@@ -108,6 +108,7 @@ bench: install
 	$(BIN)/python bench/loader_bench.py $(LOADER_BENCH_ARGS)
 	$(BIN)/python bench/dbt_bench.py $(DBT_BENCH_ARGS)
 	$(BIN)/python bench/bronze_bench.py $(BRONZE_BENCH_ARGS)
+	$(BIN)/python bench/demo_bench.py $(DEMO_BENCH_ARGS)
 
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache .ruff_cache .venv-latest

@@ -275,7 +275,7 @@ def publish_gold() -> None:
 
 @app.command()
 def demo(
-    days: float = typer.Option(1, help="Simulated days to collect (10-minute polls)."),
+    days: float = typer.Option(7, help="Simulated days to collect (10-minute polls)."),
     seed: int = typer.Option(42, help="Simulator world seed."),
     channels: int = typer.Option(40, help="Live channels per platform at the daily peak."),
     target: str = typer.Option("duckdb", help="Warehouse: duckdb, postgres or redshift."),

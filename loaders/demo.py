@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +25,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from requests.adapters import BaseAdapter, HTTPAdapter
+
 from loaders import ledger, warehouse
 from loaders.dbt_run import dbt
+from loaders.http import TRANSPORTS
 from loaders.pipeline import (
     ConfigError,
     extract_poll,
@@ -35,7 +40,7 @@ from loaders.pipeline import (
     one_sentence,
 )
 from loaders.publish import build
-from loaders.records import KST
+from loaders.records import KST, POLL_RECORD, poll_id, reset_poll_stats
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
@@ -109,7 +114,7 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
     os.environ.update({k: v for k, v in sim.env.items() if k not in PUBLIC_ONLY})
     try:
         echo(f"    simulator at {sim.base_url} ({time.monotonic() - t0:.1f}s)")
-        _collect(cfg, sim, echo)
+        steps = _collect(cfg, sim, echo)
     finally:
         sim.stop()
         for key, value in saved.items():
@@ -119,41 +124,185 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
                 os.environ[key] = value
 
     _require_live_observations(cfg)
+    steps["validation"] = 0.0
     if cfg.validate:
         t0 = _step(echo, "validating raw data (Great Expectations)")
         _validate("raw", cfg.target, echo)
+        steps["validation"] = time.monotonic() - t0
     t0 = _step(echo, "dbt build (models, tests, unit tests, snapshots)")
     published = build(cfg.target, echo=echo, quiet=True)
     echo(f"    built in {time.monotonic() - t0:.0f}s")
+    steps["dbt"] += time.monotonic() - t0
     if published:
         echo(f"    {published.summary()}")
     if cfg.validate:
-        _step(echo, "validating silver and gold (Great Expectations)")
+        t0 = _step(echo, "validating silver and gold (Great Expectations)")
         _validate("gold", cfg.target, echo)
+        steps["validation"] += time.monotonic() - t0
     if cfg.docs:
-        _step(echo, "dbt docs generate")
+        t0 = _step(echo, "dbt docs generate")
         dbt("docs", "generate", target=cfg.target, quiet=True)
+        steps["docs"] = time.monotonic() - t0
+    steps["total"] = time.monotonic() - started
+    echo(
+        "    time per step: "
+        + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in steps.items())
+    )
     summary = summarize(cfg.target)
     summary["seconds"] = round(time.monotonic() - started, 1)
+    summary["steps"] = {name: round(seconds, 1) for name, seconds in steps.items()}
     return summary
 
 
-def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> None:
-    """Poll every platform each `poll_minutes` of simulated time; load per increment.
+class _PollClock:
+    """The simulated clock of polls extracted in batches (see `_collect`).
 
-    The four platforms are independent dlt pipelines (own dataset, own state), so each poll
-    extracts them side by side in threads and each increment loads them side by side: the
-    waits on HTTP and on the warehouse overlap."""
+    Each platform extracts a batch of polls one after the other; poll `i` of every platform
+    must see the simulator at `i` polls past the start. A platform about to send the first
+    request of poll `i` waits here until the clock is there, and the clock moves one poll on
+    only once every platform has finished the poll before (started a later one, or its batch)."""
+
+    def __init__(self, sim: SimulatorProcess, names: list[str], minutes: int):
+        self._sim, self._minutes = sim, minutes
+        self._cond = threading.Condition()
+        self.at = 0  # polls elapsed on the simulator's clock
+        self._reached = dict.fromkeys(names, 0)  # the poll each platform is at
+
+    def wait_for(self, name: str, poll: int) -> None:
+        with self._cond:
+            self._reached[name] = poll
+            self._catch_up()
+            while self.at < poll:
+                self._cond.wait()
+
+    def done_all(self, poll: int) -> None:
+        """Every platform has finished the polls before `poll` (extracted one at a time)."""
+        with self._cond:
+            for name in self._reached:
+                self._reached[name] = max(self._reached[name], poll)
+            self._catch_up()
+
+    def done(self, name: str, poll: int) -> None:
+        """`name` has finished every poll before `poll`."""
+        with self._cond:
+            self._reached[name] = max(self._reached[name], poll)
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        while self.at < min(self._reached.values()):
+            self._sim.advance(self._minutes)
+            self.at += 1
+            self._cond.notify_all()
+
+
+class _ClockedTransport(BaseAdapter):
+    """The HTTP transport of one poll's source: its requests wait for the poll's simulated time
+    (`_PollClock`). It also hands the poll fresh counters (`PollStats`) at its first request, as
+    `extract_poll` does, so the poll's `observed_at` can be read back for its record."""
+
+    def __init__(self, inner: HTTPAdapter, clock: _PollClock, name: str, poll: int):
+        super().__init__()
+        self.inner, self.clock, self.name, self.poll = inner, clock, name, poll
+        self.made = self.running = None  # PollStats at the source's creation / its first request
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        if self.running is None:
+            self.clock.wait_for(self.name, self.poll)
+            self.running = reset_poll_stats(self.name)
+        return self.inner.send(request, **kwargs)
+
+    def observed_at(self) -> datetime | None:
+        """The poll's time (the Date of its first response), None if no response came."""
+        for stats in (self.made, self.running):
+            if stats is not None and stats.observed_at is not None:
+                return stats.observed_at
+        return None
+
+    def close(self) -> None:  # the shared inner transport is closed once, after the batch
+        pass
+
+
+def _make_batch(name: str, polls: range, clock: _PollClock) -> tuple[list[Any], list[Any]]:
+    """The sources of `polls` of platform `name` (no request is made yet) and their transports.
+    Made in one thread: the transport is picked up from `TRANSPORTS` when a source is made."""
+    inner = HTTPAdapter(pool_maxsize=4)
+    sources, transports = [], []
+    for poll in polls:
+        transport = _ClockedTransport(inner, clock, name, poll)
+        TRANSPORTS.append(transport)
+        try:
+            transport.made = reset_poll_stats(name)  # what a source may hold on to
+            sources.append(make_source(name))
+        finally:
+            TRANSPORTS.remove(transport)
+        transports.append(transport)
+    return sources, transports
+
+
+def _extract_batch(pipeline: Any, name: str, sources: list[Any], transports: list[Any]) -> None:
+    """Extract several polls of one platform into one load package (one `extract` call: dlt's
+    fixed cost per call and per package is paid once per batch, not per poll), then their
+    records in `raw_<platform>.polls`, as `extract_poll` writes them."""
+    import dlt
+
+    try:
+        pipeline.extract(sources)
+    finally:
+        transports[0].inner.close()
+    table = ledger.LATEST_TABLES[name].split(".", 1)[1]
+    records = [
+        {"poll_id": poll_id(name, at), "observed_at": at, "table_name": table}
+        for at in (t.observed_at() for t in transports)
+        if at is not None
+    ]
+    if records:
+        pipeline.extract(
+            dlt.resource(
+                records,
+                name=POLL_RECORD,
+                write_disposition="merge",
+                primary_key=("poll_id", "table_name"),
+                columns={"observed_at": {"data_type": "timestamp", "timezone": True}},
+            ),
+            schema=pipeline.default_schema,
+        )
+
+
+def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> dict:
+    """Poll every platform each `poll_minutes` of simulated time; load and snapshot per
+    increment. Returns the seconds spent per step (collect, load, snapshots).
+
+    The polls of an increment are extracted per platform as one batch (`_extract_batch`), the
+    four platforms side by side in threads, in step with the simulated clock (`_PollClock`):
+    every poll still sends its own requests at its own simulated time. Each increment is then
+    loaded (the four platforms side by side: they are independent dlt pipelines) and
+    snapshotted."""
     names = ["chzzk", "soop", "twitch", "steam"]
     pipelines = {name: make_pipeline(name, cfg.target) for name in names}
     for pipeline in pipelines.values():
         finish_pending(pipeline)
     polls = int(round(cfg.days * 24 * 60 / cfg.poll_minutes))
     per_increment = max(1, int(round(cfg.increment_hours * 60 / cfg.poll_minutes)))
+    times = dict.fromkeys(("collect", "load", "snapshots", "dbt"), 0.0)
+    tick = time.monotonic()
     dbt("seed", target=cfg.target, quiet=True)
+    manifest = dbt("parse", target=cfg.target, quiet=True)  # parsed once for the snapshots
+    times["dbt"] = time.monotonic() - tick  # the final build adds to it
     t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
+    clock = _PollClock(sim, names, cfg.poll_minutes)
 
-    def extract(name: str) -> str | None:
+    def extract(name: str, batch: range, made: tuple[list, list]) -> str | None:
+        try:
+            _extract_batch(pipelines[name], name, *made)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a failed batch is reported, the demo goes on
+            return one_sentence(name, exc)
+        finally:
+            clock.done(name, batch.stop)
+        return None
+
+    def extract_one(name: str) -> str | None:
         try:
             extract_poll(pipelines[name], make_source(name))
         except ConfigError:
@@ -169,30 +318,68 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 entry.update(status="failed", message="load of a micro-batch failed")
             return not failed
 
-    loaded_once = False
-    with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
-        for poll in range(1, polls + 1):
-            # the first poll runs one platform at a time: libraries that import lazily (dlt
-            # pulls in pandas on first use) are not safe to import from several threads at once
-            mapper = map if poll == 1 else pool.map
-            for name, error in zip(names, mapper(extract, names), strict=True):
-                if error:
-                    echo(f"    [yellow]{name} poll {poll} failed: {error}")
-            sim.advance(cfg.poll_minutes)
-            if poll % per_increment and poll != polls:
-                continue
-            mapper = pool.map if loaded_once else map  # the first load: as above
-            loaded_once = True
-            failed = [name for name, ok in zip(names, mapper(load, names), strict=True) if not ok]
-            if failed:
-                raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
-            dbt("run", "--select", "+resource_type:snapshot", target=cfg.target, quiet=True)
-            dbt("snapshot", target=cfg.target, quiet=True)
-            hours = poll * cfg.poll_minutes / 60
-            echo(
-                f"    {hours:5.0f} simulated hours loaded and snapshotted "
-                f"({time.monotonic() - t0:.0f}s)"
-            )
+    def submit(batch: range) -> dict[str, Any]:
+        made = {name: _make_batch(name, batch, clock) for name in names}
+        return {name: pool.submit(extract, name, batch, made[name]) for name in names}
+
+    batches = [
+        range(start, min(polls, start + per_increment)) for start in range(0, polls, per_increment)
+    ]
+    previous = sys.getswitchinterval()
+    # Steam's poll is a chain of short requests; while one waits on the simulator other
+    # threads take the GIL, and the default 5 ms switch interval would delay every reply.
+    sys.setswitchinterval(0.0005)
+    try:
+        with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
+            tick = time.monotonic()
+            # The first poll runs one platform at a time: libraries that import lazily (dlt
+            # pulls in pandas on first use) are not safe to import from several threads at
+            # once. The batches take the other polls.
+            for name in names:
+                _report(echo, name, "poll 1", extract_one(name))
+            clock.done_all(1)
+            batches[0] = range(1, batches[0].stop)
+            jobs = submit(batches[0]) if batches[0] else {}
+            for index, batch in enumerate(batches):
+                for name, job in jobs.items():
+                    _report(echo, name, batch, job.result())
+                times["collect"] += time.monotonic() - tick
+                tick = time.monotonic()
+                mapper = pool.map if index else map  # the first load: as above
+                failed = [n for n, ok in zip(names, mapper(load, names), strict=True) if not ok]
+                if failed:
+                    raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
+                times["load"] += time.monotonic() - tick
+                tick = time.monotonic()
+                # the next batch is extracted while this one is snapshotted: the extraction
+                # does not touch the warehouse, and waits mostly on the simulator
+                jobs = submit(batches[index + 1]) if index + 1 < len(batches) else {}
+                _snapshot(cfg.target, manifest)
+                times["snapshots"] += time.monotonic() - tick
+                tick = time.monotonic()
+                hours = batch.stop * cfg.poll_minutes / 60
+                echo(
+                    f"    {hours:5.0f} simulated hours loaded and snapshotted "
+                    f"({time.monotonic() - t0:.0f}s)"
+                )
+    finally:
+        sys.setswitchinterval(previous)
+    return times
+
+
+def _report(echo: Callable[[str], None], name: str, polls: Any, error: str | None) -> None:
+    if error:
+        which = f"polls {polls.start + 1}-{polls.stop}" if isinstance(polls, range) else polls
+        echo(f"    [yellow]{name} {which} failed: {error}")
+
+
+def _snapshot(target: str, manifest: object) -> None:
+    """The snapshots and the models they read: one dbt invocation on the parsed project."""
+    dbt(
+        "build", "--select", "+resource_type:snapshot",
+        "--resource-type", "model", "--resource-type", "snapshot",
+        target=target, quiet=True, manifest=manifest,
+    )  # fmt: skip
 
 
 def _require_live_observations(cfg: DemoConfig) -> None:
@@ -208,7 +395,7 @@ def _require_live_observations(cfg: DemoConfig) -> None:
         f"nobody was live on {', '.join(seen)} in the simulated window "
         f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC ({start.astimezone(KST):%H:%M}-"
         f"{end.astimezone(KST):%H:%M} KST) at {cfg.channels} channels per platform: nothing "
-        "to model. Collect a longer window (--days 1, the default, or more) or more --channels."
+        "to model. Collect a longer window (--days 1 or more) or more --channels."
     )
 
 

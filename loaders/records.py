@@ -360,12 +360,23 @@ CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 OBSERVATIONS = {"disposition": "merge", "strategy": "delete-insert"}
 
 
+def latest_wins(columns: dict[str, Any]) -> dict[str, Any]:
+    """Column hints of a merge (entity) table whose newest version must win: when one load
+    package holds several polls (polls extracted together, as `gst demo` does), dlt's merge
+    keeps per primary key the row with the latest `observed_at` (`dedup_sort`), exactly as
+    loading the polls one by one would."""
+    return {**columns, "observed_at": {**columns.get("observed_at", {}), "dedup_sort": "desc"}}
+
+
 def table_hints(
     name: str, columns: dict[str, Any], primary_key: list[str], disposition: Any = OBSERVATIONS
 ) -> Any:
-    """Hints for one raw table of a resource that feeds several tables (see `as_table`)."""
+    """Hints for one raw table of a resource that feeds several tables (see `as_table`); merge
+    (entity) tables keep the newest version of a row (`latest_wins`)."""
     import dlt
 
+    if disposition == "merge":
+        columns = latest_wins(columns)
     return dlt.mark.make_hints(
         table_name=name,
         write_disposition=disposition,

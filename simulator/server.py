@@ -1184,6 +1184,7 @@ PATTERN_ROUTES = {
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "gst-simulator/1"
+    wbufsize = 1 << 16  # status, headers and body leave in one send (flushed in _dispatch)
     sys_version = ""
 
     def setup(self) -> None:
@@ -1221,6 +1222,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(data)
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

@@ -37,6 +37,7 @@ from loaders.records import (
     Poll,
     Where,
     batched_tables,
+    latest_wins,
     observed_at_from_response,
     poll_stats,
     quarantine_batch,
@@ -201,7 +202,7 @@ def chzzk_source(
         data_from=lives,
         write_disposition="merge",
         primary_key="channel_id",
-        columns=CHANNELS_COLUMNS,
+        columns=latest_wins(CHANNELS_COLUMNS),
         schema_contract=CONTRACT,
     )
     def channels(table: Any) -> Iterator[Any]:

@@ -25,6 +25,7 @@ from loaders.records import (
     Poll,
     Where,
     batched_tables,
+    latest_wins,
     observed_at_from_response,
     poll_stats,
     quarantine_batch,
@@ -171,7 +172,7 @@ def soop_source(
         name="categories",
         write_disposition="merge",
         primary_key="category_no",
-        columns=CATEGORIES_COLUMNS,
+        columns=latest_wins(CATEGORIES_COLUMNS),
         schema_contract=CONTRACT,
     )
     def categories() -> Iterator[Any]:
