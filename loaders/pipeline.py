@@ -86,8 +86,32 @@ def resolve_platforms(names: list[str] | str) -> list[str]:
     return [p for p in PLATFORMS if p in names]
 
 
+def skip_streamlit_secrets() -> None:
+    """Keep dlt from importing Streamlit (~1.5 s, most of a loader's start-up) to read secrets.
+
+    When no `.dlt/secrets.toml` exists (secrets come from the environment), dlt's TOML provider
+    imports Streamlit, if installed (the dashboard needs it), only to find that no Streamlit app
+    runs in this process. Unless Streamlit is already imported, none can run, so the look-up
+    answers "no secrets there" without the import. Called before dlt resolves any config."""
+    import sys
+
+    from dlt.common.configuration.providers.toml import SettingsTomlProvider
+
+    read = SettingsTomlProvider._read_streamlit_secrets
+    if getattr(read, "gst_lazy", False):
+        return
+
+    def read_if_running(self: Any, name: str, file_name: str) -> Any:
+        return read(self, name, file_name) if "streamlit" in sys.modules else None
+
+    read_if_running.gst_lazy = True  # type: ignore[attr-defined]
+    SettingsTomlProvider._read_streamlit_secrets = read_if_running  # type: ignore[method-assign]
+
+
 def make_pipeline(platform: str, target: str = "duckdb") -> Any:
     import dlt
+
+    skip_streamlit_secrets()
 
     # Resources yield arrow tables; dlt adds its lineage columns to them only when asked.
     # dbt staging relies on _dlt_load_id / _dlt_id (loaders/raw_tables.md).
@@ -317,6 +341,7 @@ def run_load(
 ) -> LoadReport:
     """One poll of each named platform ('all' for every one), each in its own pipeline."""
     names = resolve_platforms(platforms)
+    skip_streamlit_secrets()
     destination(target)  # configuration errors surface before any request is made
     report = LoadReport()
     display = _Display(names) if progress else None
@@ -401,6 +426,7 @@ def run_poll(
     SIGTERM or Ctrl-C stops after the current request and loads the batch in hand (a second
     Ctrl-C aborts; dlt then finishes the package on the next run). Returns the number of polls."""
     names = resolve_platforms(platforms)
+    skip_streamlit_secrets()
     destination(target)
     pipelines = {name: make_pipeline(name, target) for name in names}
     for pipeline in pipelines.values():
