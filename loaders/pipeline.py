@@ -117,6 +117,9 @@ def make_pipeline(platform: str, target: str = "duckdb") -> Any:
     # dbt staging relies on _dlt_load_id / _dlt_id (loaders/raw_tables.md).
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    # A loaded package's job files (a copy of every row: ~40 MB per Twitch poll at 100k channels)
+    # are deleted once the package is loaded, so a `gst poll` running for weeks keeps a flat disk.
+    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
     dest, staging, pipelines_dir = destination(target)
     return dlt.pipeline(
