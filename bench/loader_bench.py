@@ -11,8 +11,20 @@ with vectorised pyarrow casts and inserts them with DuckDB's arrow insert in bat
 loader's size (5,000 rows). It does no field validation, no de-duplication and no quarantine:
 the ratio is the price of those plus dlt.
 
+Steady state (`BENCH replay_load`, `BENCH steady`, `BENCH poll_memory`): Twitch's pages are
+recorded once from the simulator (`record_twitch`) and served from memory by a child process
+(`child_replay`, HTTP/1.1 keep-alive, `Date` moved 5 minutes per token request so each poll is its
+own instant), so the server's own cost does not hide the loader's. Against it: one `gst load`
+against the baseline's one poll; `gst poll twitch --every 0 --max-polls N` (N = `--polls`, default
+10) against the baseline doing the same N polls in one process, rows per second of whole
+processes (start to exit), and the loader's median per-poll overhead: a poll's time minus its
+time in HTTP (from sending a request to its response being read and parsed, via
+`loaders.http`'s request/response hooks), over polls 2..N (the first pays the imports); and at
+each `--memory-channels` size, one `gst poll` of `--memory-polls` polls (default 100, flushing
+every `--memory-flush-every`) with its peak RSS after poll 10 and after the last poll.
+
     python bench/loader_bench.py                    # 100k channels + memory at 10k / 100k
-    python bench/loader_bench.py --channels 20000 --memory-channels ''   # quick run
+    python bench/loader_bench.py --channels 20000 --memory-channels '' --polls 5   # quick run
 
 Prints one `BENCH ...` line per measurement and writes bench/results/loader.csv.
 """
