@@ -11,8 +11,20 @@ with vectorised pyarrow casts and inserts them with DuckDB's arrow insert in bat
 loader's size (5,000 rows). It does no field validation, no de-duplication and no quarantine:
 the ratio is the price of those plus dlt.
 
+Steady state (`BENCH replay_load`, `BENCH steady`, `BENCH poll_memory`): Twitch's pages are
+recorded once from the simulator (`record_twitch`) and served from memory by a child process
+(`child_replay`, HTTP/1.1 keep-alive, `Date` moved 5 minutes per token request so each poll is its
+own instant), so the server's own cost does not hide the loader's. Against it: one `gst load`
+against the baseline's one poll; `gst poll twitch --every 0 --max-polls N` (N = `--polls`, default
+10) against the baseline doing the same N polls in one process, rows per second of whole
+processes (start to exit), and the loader's median per-poll overhead: a poll's time minus its
+time in HTTP (from sending a request to its response being read and parsed, via
+`loaders.http`'s request/response hooks), over polls 2..N (the first pays the imports); and at
+each `--memory-channels` size, one `gst poll` of `--memory-polls` polls (default 100, flushing
+every `--memory-flush-every`) with its peak RSS after poll 10 and after the last poll.
+
     python bench/loader_bench.py                    # 100k channels + memory at 10k / 100k
-    python bench/loader_bench.py --channels 20000 --memory-channels ''   # quick run
+    python bench/loader_bench.py --channels 20000 --memory-channels '' --polls 5   # quick run
 
 Prints one `BENCH ...` line per measurement and writes bench/results/loader.csv.
 """
@@ -358,6 +370,238 @@ def child_baseline(platform: str) -> dict[str, Any]:
             "maxrss_kb": _peak_kb()}  # fmt: skip
 
 
+# --- steady state: recorded Twitch pages served from memory ----------------------------------
+
+REPLAY_POLL_STEP = 300  # simulated seconds between two polls of the replay (a token = a poll)
+
+
+def _query_key(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    return parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+
+
+def record_twitch(env: dict[str, str], path: Path) -> int:
+    """One poll's Twitch pages from the simulator (token, every streams page, the top games
+    page), as the loader and the baseline request them; pickled to `path`. Returns the pages."""
+    import pickle
+
+    import requests
+
+    from loaders.twitch import settings as s
+
+    http = requests.Session()
+    pages: dict[tuple[str, str, tuple], tuple[int, str, bytes]] = {}
+
+    def keep(method: str, response: Any) -> Any:
+        response.raise_for_status()
+        content_type = response.headers.get("Content-Type", "application/json")
+        pages[(method, *_query_key(response.request.url))] = (200, content_type, response.content)
+        return response.json()
+
+    form = {
+        "client_id": env["SOURCES__TWITCH__CLIENT_ID"],
+        "client_secret": env["SOURCES__TWITCH__CLIENT_SECRET"],
+        "grant_type": "client_credentials",
+    }
+    token = keep("POST", http.post(env["SOURCES__TWITCH__AUTH_BASE_URL"] + s.TOKEN_PATH, data=form))
+    http.headers["Authorization"] = f"Bearer {token['access_token']}"
+    http.headers["Client-Id"] = form["client_id"]
+    api = env["SOURCES__TWITCH__API_BASE_URL"]
+    params: dict[str, Any] = {"first": s.PAGE_SIZE}
+    while True:
+        payload = keep("GET", http.get(api + s.STREAMS_PATH, params=params, timeout=600))
+        cursor = (payload.get("pagination") or {}).get("cursor")
+        if not cursor or not payload["data"]:
+            break
+        params = {"first": s.PAGE_SIZE, "after": cursor}
+    keep("GET", http.get(api + s.TOP_GAMES_PATH, params={"first": s.TOP_GAMES}))
+    with open(path, "wb") as fh:
+        pickle.dump(pages, fh)
+    return len(pages)
+
+
+def child_replay(pages_path: str) -> None:
+    """Serve recorded pages from memory (HTTP/1.1 keep-alive, one thread per connection). The
+    `Date` moves REPLAY_POLL_STEP seconds on each token request, so every poll gets its own
+    instant (poll_id) while the pages stay the same."""
+    import pickle
+    from datetime import datetime
+    from email.utils import formatdate
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    with open(pages_path, "rb") as fh:
+        pages = pickle.load(fh)
+    clock = [datetime.fromisoformat(PEAK_START.replace("Z", "+00:00")).timestamp()]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:
+            self.answer("GET")
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answer("POST")
+
+        def answer(self, method: str) -> None:
+            key = (method, *_query_key(self.path))
+            if method == "POST":
+                clock[0] += REPLAY_POLL_STEP
+            status, content_type, body = pages.get(key, (404, "text/plain", b"not recorded"))
+            head = (
+                f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
+                f"Date: {formatdate(clock[0], usegmt=True)}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            self.wfile.write(head.encode("latin-1") + body)  # one write: no Nagle stall
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+class Replay:
+    """`child_replay` in its own process; `env` points the Twitch loader at it."""
+
+    def __init__(self, pages_path: Path, sim_env: dict[str, str]):
+        from urllib.parse import urlsplit
+
+        cmd = [sys.executable, __file__, "--child", "replay", "--pages", str(pages_path)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        port = int(self.proc.stdout.readline())  # type: ignore[union-attr]
+        url = f"http://127.0.0.1:{port}"
+        self.env = {k: v for k, v in sim_env.items() if k.startswith("SOURCES__TWITCH__")}
+        for key in ("SOURCES__TWITCH__AUTH_BASE_URL", "SOURCES__TWITCH__API_BASE_URL"):
+            self.env[key] = url + urlsplit(sim_env[key]).path  # the simulator's path prefix
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def _rss_kb() -> tuple[int, int]:
+    """(current, peak) resident set size of this process in KiB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def child_poll(polls: int, flush_every: str) -> dict[str, Any]:
+    """`gst poll twitch --every 0 --max-polls N` in this process, with the time spent in HTTP
+    (`loaders.http`'s request/response hooks) and the memory noted at each poll's end."""
+    import re
+
+    import typer
+
+    from loaders import cli, http
+
+    spent, sent = [0.0], [0.0]
+    http.REQUEST_OBSERVERS.append(lambda session, request: sent.__setitem__(0, time.perf_counter()))
+    http.RESPONSE_OBSERVERS.append(
+        lambda session, response: spent.__setitem__(0, spent[0] + time.perf_counter() - sent[0])
+    )
+    marks: list[tuple[float, float, int, int]] = []  # (time, http seconds, rss, peak) per poll
+    rows: dict[str, int] = {}
+    echo = typer.echo
+
+    def noting_echo(message: Any = None, *args: Any, **kwargs: Any) -> None:
+        if isinstance(message, str) and message.startswith("twitch: polled"):
+            marks.append((time.perf_counter(), spent[0], *_rss_kb()))
+        elif isinstance(message, str) and message.startswith("twitch: loaded"):
+            for table, n in re.findall(r"(\w+) (\d+)", message.split(" loaded ", 1)[1]):
+                rows[table] = rows.get(table, 0) + int(n)
+        echo(message, *args, err=True, **kwargs)
+
+    typer.echo = noting_echo  # type: ignore[assignment]
+    argv = ["poll", "twitch", "--every", "0", "--max-polls", str(polls)]
+    sys.argv = ["gst", *argv, "--flush-every", flush_every]
+    started = time.perf_counter()
+    try:
+        cli.main()
+    except SystemExit as exc:
+        if exc.code:
+            raise
+    seconds = time.perf_counter() - started
+    rows.pop("quarantine", None)
+    intervals = [
+        (b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:], strict=False)
+    ]  # back-to-back polls: each interval is one whole poll
+    return {
+        "rows": sum(rows.values()), "polls": len(marks), "seconds": seconds,
+        "poll_s": [t for t, _ in intervals], "http_s": [h for _, h in intervals],
+        "rss_kb": [m[2] for m in marks], "peak_kb": [m[3] for m in marks],
+        "maxrss_kb": _peak_kb(),
+    }  # fmt: skip
+
+
+def child_baseline_polls(polls: int) -> dict[str, Any]:
+    """The baseline doing the same N polls in one process (a token per poll, as the loader)."""
+    started = time.perf_counter()
+    b = Baseline()
+    poll_s = []
+    for _ in range(polls):
+        poll_started = time.perf_counter()
+        b.observed_at = None
+        baseline_twitch(b)
+        poll_s.append(time.perf_counter() - poll_started)
+    b.flush_all()
+    main_rows = b.db.execute("select count(*) from streams").fetchone()[0]
+    b.db.close()
+    seconds = time.perf_counter() - started
+    return {"rows": b.rows, "main_rows": main_rows, "pages": b.pages, "seconds": seconds,
+            "poll_s": poll_s, "maxrss_kb": _peak_kb()}  # fmt: skip
+
+
+def run_steady(mode: str, env: dict[str, str], polls: int, flush_every: str) -> dict[str, Any]:
+    """One steady-state run in a fresh process, timed whole (start to exit) from here."""
+    with tempfile.TemporaryDirectory(prefix="gst-bench-") as tmp:
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+        child_env.update(env)
+        child_env.update(
+            GST_DUCKDB_PATH=f"{tmp}/warehouse.duckdb",
+            GST_PIPELINES_DIR=f"{tmp}/pipelines",
+            RUNTIME__DLTHUB_TELEMETRY="false",
+        )
+        cmd = [sys.executable, __file__, "--child", mode, "--polls", str(polls)]
+        cmd += ["--flush-every", flush_every]
+        started = time.perf_counter()
+        proc = subprocess.run(
+            cmd, env=child_env, cwd=tmp, capture_output=True, text=True, timeout=3600
+        )
+        wall = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        if mode == "poll":
+            with duckdb_connect(f"{tmp}/warehouse.duckdb") as con:
+                result["main_rows"] = con.execute(
+                    "select count(*) from raw_twitch.streams"
+                ).fetchone()[0]
+    result["wall_s"] = wall
+    result["maxrss_mb"] = result.pop("maxrss_kb") / 1024
+    if mode == "poll" and "stderr" in os.environ.get("GST_BENCH_DEBUG", ""):
+        print(proc.stderr[-5000:], file=sys.stderr)
+    return result
+
+
+def duckdb_connect(path: str) -> Any:
+    import duckdb
+
+    return duckdb.connect(path, read_only=True)
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values) if values else float("nan")
+
+
 # --- driver -----------------------------------------------------------------------------------
 
 
@@ -378,12 +622,31 @@ def main() -> None:
     )
     parser.add_argument("--platforms", default=",".join(PLATFORMS))
     parser.add_argument("--repeat", type=int, default=1, help="Runs each; the best counts.")
-    parser.add_argument("--child", choices=("loader", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--polls", type=int, default=10, help="Back-to-back polls (steady state).")
+    parser.add_argument(
+        "--memory-polls", type=int, default=100, help="Polls of the memory run ('0' skips it)."
+    )
+    parser.add_argument(
+        "--memory-flush-every", default="20s", help="`gst poll --flush-every` of the memory run."
+    )
+    parser.add_argument("--child", choices=("loader", "baseline", "poll", "baseline-polls",
+                                            "replay"), help=argparse.SUPPRESS)  # fmt: skip
     parser.add_argument("--platform", help=argparse.SUPPRESS)
+    parser.add_argument("--pages", help=argparse.SUPPRESS)
+    parser.add_argument("--flush-every", default="30m", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "replay":
+        child_replay(args.pages)
+        return
     if args.child:
-        run = child_loader if args.child == "loader" else child_baseline
-        print(json.dumps(run(args.platform)))
+        if args.child == "poll":
+            result = child_poll(args.polls, args.flush_every)
+        elif args.child == "baseline-polls":
+            result = child_baseline_polls(args.polls)
+        else:
+            run = child_loader if args.child == "loader" else child_baseline
+            result = run(args.platform)
+        print(json.dumps(result))
         return
 
     platforms = [p for p in args.platforms.split(",") if p]
@@ -391,10 +654,16 @@ def main() -> None:
     sizes = sorted({args.channels, *memory_sizes})
     csv_rows: list[dict[str, Any]] = []
     loader_at: dict[tuple[str, int], dict[str, Any]] = {}
+    recorded: dict[int, tuple[Path, dict[str, str]]] = {}
+    pages_dir = Path(tempfile.mkdtemp(prefix="gst-bench-pages-"))
     for channels in sizes:
         sim = Simulator(channels)
         try:
             sim.warm_up()
+            if "twitch" in platforms:
+                path = pages_dir / f"twitch-{channels}.pickle"
+                record_twitch(sim.env, path)
+                recorded[channels] = (path, dict(sim.env))
             for platform in platforms:
                 loader = min(
                     (run_child("loader", platform, sim.env) for _ in range(args.repeat)),
@@ -435,6 +704,11 @@ def main() -> None:
             }  # fmt: skip
             print(bench_line("memory", **{k: v for k, v in row.items() if k != "benchmark"}))
             csv_rows.append(row)
+    if args.channels in recorded and args.polls:
+        csv_rows += bench_replay(*recorded[args.channels], args.channels, args)
+    for channels in memory_sizes if args.memory_polls else []:
+        if channels in recorded:
+            csv_rows.append(bench_poll_memory(*recorded[channels], channels, args))
     RESULTS.mkdir(parents=True, exist_ok=True)
     fields = list(dict.fromkeys(k for row in csv_rows for k in row))
     with open(RESULTS / "loader.csv", "w", newline="", encoding="utf-8") as fh:
@@ -442,6 +716,81 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(csv_rows)
     print(f"wrote {RESULTS / 'loader.csv'}")
+
+
+def bench_replay(
+    pages: Path, sim_env: dict[str, str], channels: int, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Twitch against recorded pages served from memory: one `gst load` vs the baseline's one
+    poll, then `gst poll --every 0 --max-polls N` vs the baseline doing the same N polls; rows
+    per second of whole processes (start to exit), and the loader's per-poll overhead (a
+    poll's time minus its time in HTTP; the first poll, which pays the imports, is left out)."""
+    replay = Replay(pages, sim_env)
+    rows: list[dict[str, Any]] = []
+    try:
+        loader = min((run_child("loader", "twitch", replay.env) for _ in range(args.repeat)),
+                     key=lambda r: r["seconds"])  # fmt: skip
+        base = min((run_child("baseline", "twitch", replay.env) for _ in range(args.repeat)),
+                   key=lambda r: r["seconds"])  # fmt: skip
+        row = {
+            "benchmark": "replay_load", "platform": "twitch", "channels": channels,
+            "rows": loader["rows"], "baseline_rows": base["rows"],
+            "loader_s": loader["seconds"], "baseline_s": base["seconds"],
+            "ratio": (loader["rows"] / loader["seconds"]) / (base["rows"] / base["seconds"]),
+            "loader_maxrss_mb": loader["maxrss_mb"], "baseline_maxrss_mb": base["maxrss_mb"],
+        }  # fmt: skip
+        print(bench_line("replay_load", **{k: v for k, v in row.items() if k != "benchmark"}))
+        rows.append(row)
+        n = args.polls
+        poll = min((run_steady("poll", replay.env, n, "30m") for _ in range(args.repeat)),
+                   key=lambda r: r["wall_s"])  # fmt: skip
+        base = min((run_steady("baseline-polls", replay.env, n, "30m")
+                    for _ in range(args.repeat)), key=lambda r: r["wall_s"])  # fmt: skip
+    finally:
+        replay.stop()
+    overhead = [t - h for t, h in zip(poll["poll_s"], poll["http_s"], strict=True)]
+    row = {
+        "benchmark": "steady", "platform": "twitch", "channels": channels, "polls": n,
+        "rows": poll["rows"], "baseline_rows": base["rows"],
+        "streams": poll["main_rows"], "baseline_streams": base["main_rows"],
+        "loader_s": poll["wall_s"], "baseline_s": base["wall_s"],
+        "loader_rows_s": poll["rows"] / poll["wall_s"],
+        "baseline_rows_s": base["rows"] / base["wall_s"],
+        "ratio": (poll["rows"] / poll["wall_s"]) / (base["rows"] / base["wall_s"]),
+        "median_poll_s": _median(poll["poll_s"]), "median_http_s": _median(poll["http_s"]),
+        "median_overhead_s": _median(overhead),
+        "baseline_median_poll_s": _median(base["poll_s"]),
+        "loader_maxrss_mb": poll["maxrss_mb"], "baseline_maxrss_mb": base["maxrss_mb"],
+    }  # fmt: skip
+    print(bench_line("steady", **{k: v for k, v in row.items() if k != "benchmark"}))
+    rows.append(row)
+    return rows
+
+
+def bench_poll_memory(
+    pages: Path, sim_env: dict[str, str], channels: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Peak RSS of one `gst poll` process after poll 10 and after its last poll, and at exit
+    (after the last flush): flat means no growth with the number of polls."""
+    replay = Replay(pages, sim_env)
+    try:
+        run = run_steady("poll", replay.env, args.memory_polls, args.memory_flush_every)
+    finally:
+        replay.stop()
+    early = min(10, len(run["peak_kb"])) - 1
+    row = {
+        "benchmark": "poll_memory", "platform": "twitch", "channels": channels,
+        "polls": run["polls"], "rows": run["rows"], "flush_every": args.memory_flush_every,
+        "peak_mb_at_poll_10": run["peak_kb"][early] / 1024,
+        "rss_mb_at_poll_10": run["rss_kb"][early] / 1024,
+        "peak_mb_at_last_poll": run["peak_kb"][-1] / 1024,
+        "rss_mb_at_last_poll": run["rss_kb"][-1] / 1024,
+        "loader_maxrss_mb": run["maxrss_mb"],
+        "ratio": run["peak_kb"][-1] / run["peak_kb"][early],
+        "loader_s": run["wall_s"],
+    }  # fmt: skip
+    print(bench_line("poll_memory", **{k: v for k, v in row.items() if k != "benchmark"}))
+    return row
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ import importlib
 import logging
 import os
 import re
+import shutil
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from loaders import alerts, ledger, warehouse
@@ -84,13 +86,40 @@ def resolve_platforms(names: list[str] | str) -> list[str]:
     return [p for p in PLATFORMS if p in names]
 
 
+def skip_streamlit_secrets() -> None:
+    """Keep dlt from importing Streamlit (~1.5 s, most of a loader's start-up) to read secrets.
+
+    When no `.dlt/secrets.toml` exists (secrets come from the environment), dlt's TOML provider
+    imports Streamlit, if installed (the dashboard needs it), only to find that no Streamlit app
+    runs in this process. Unless Streamlit is already imported, none can run, so the look-up
+    answers "no secrets there" without the import. Called before dlt resolves any config."""
+    import sys
+
+    from dlt.common.configuration.providers.toml import SettingsTomlProvider
+
+    read = SettingsTomlProvider._read_streamlit_secrets
+    if getattr(read, "gst_lazy", False):
+        return
+
+    def read_if_running(self: Any, name: str, file_name: str) -> Any:
+        return read(self, name, file_name) if "streamlit" in sys.modules else None
+
+    read_if_running.gst_lazy = True  # type: ignore[attr-defined]
+    SettingsTomlProvider._read_streamlit_secrets = read_if_running  # type: ignore[method-assign]
+
+
 def make_pipeline(platform: str, target: str = "duckdb") -> Any:
     import dlt
+
+    skip_streamlit_secrets()
 
     # Resources yield arrow tables; dlt adds its lineage columns to them only when asked.
     # dbt staging relies on _dlt_load_id / _dlt_id (loaders/raw_tables.md).
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    # A loaded package's job files (a copy of every row: ~40 MB per Twitch poll at 100k channels)
+    # are deleted once the package is loaded, so a `gst poll` running for weeks keeps a flat disk.
+    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
     dest, staging, pipelines_dir = destination(target)
     return dlt.pipeline(
@@ -152,18 +181,61 @@ def finish_pending(pipeline: Any) -> bool:
         return False
     log.warning("%s: finishing load packages of an interrupted run", pipeline.pipeline_name)
     if pipeline.list_extracted_load_packages():
+        merge_extracted(pipeline)
         pipeline.normalize()
     if pipeline.list_normalized_load_packages():
         pipeline.load().raise_on_failed_jobs()
     return True
 
 
+def schema_hash(pipeline: Any) -> str | None:
+    """The version hash of the pipeline's schema (None before its first extract)."""
+    return pipeline.default_schema.version_hash if pipeline.default_schema_name else None
+
+
+def _package_schema_hash(package: Path) -> str | None:
+    import json
+
+    try:
+        return json.loads((package / "schema.json").read_text())["version_hash"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def merge_extracted(pipeline: Any) -> None:
+    """Merge extracted packages that were extracted with different schemas into the newest one.
+
+    dlt normalizes every package with the pipeline's stored schema (the newest) and warns for
+    each package extracted with an older one ("the storage schema hash ... is different from
+    extract package schema hash"): a poll that added a table or a column, then polls extracted
+    before it are normalized. Their jobs fit the newest schema (it only grew), so they are moved
+    into the newest package and normalized as one. Jobs move by rename, each before its emptied
+    package is removed, so an interruption leaves every job in exactly one package (the next
+    flush merges the rest). Packages extracted with the same schema are left alone: one package
+    per poll keeps each delete-insert merge within the loader's DuckDB memory cap."""
+    extracted = Path(pipeline.working_dir) / "normalize" / "extracted"
+    packages = [extracted / i for i in sorted(pipeline.list_extracted_load_packages(), key=float)]
+    if len({_package_schema_hash(p) for p in packages}) < 2:
+        return
+    if not all((p / "new_jobs").is_dir() for p in packages):
+        return  # not dlt's package layout: load them one by one (dlt warns)
+    *older, newest = packages
+    for package in older:
+        jobs = list((package / "new_jobs").iterdir())
+        if any((newest / "new_jobs" / job.name).exists() for job in jobs):
+            continue  # a file name clash (not expected): this package loads on its own
+        for job in jobs:
+            job.rename(newest / "new_jobs" / job.name)
+        shutil.rmtree(package)
+
+
 def load_extracted(
     pipeline: Any, echo: Callable[[str], None] | None = None
 ) -> tuple[dict[str, int], int]:
-    """Normalize and load every extracted package of `pipeline`: (rows per raw table,
-    quarantined rows) of what was normalized. While another process (a build) holds the
-    DuckDB file, the load waits for it (`echo` says so)."""
+    """Normalize and load every extracted package of `pipeline` (merged into one, see
+    `merge_extracted`): (rows per raw table, quarantined rows) of what was normalized. While
+    another process (a build) holds the DuckDB file, the load waits for it (`echo` says so)."""
+    merge_extracted(pipeline)
     pipeline.normalize()
     name = pipeline.pipeline_name.removeprefix("gst_")
     loaded = warehouse.wait_on_lock(pipeline.load, f"{name}: load", echo or log.warning)
@@ -177,33 +249,38 @@ def load_extracted(
 
 
 def extract_poll(pipeline: Any, source: Any) -> None:
-    """Extract one poll of a platform, then its record in `raw_<platform>.polls` (poll_id,
-    observed_at, table_name): written for every poll that got an answer, also when it saw nobody
-    live, so freshness checks judge the polls themselves, not the presence of live rows."""
+    """Extract one poll of a platform with its record in `raw_<platform>.polls` (poll_id,
+    observed_at, table_name), written for every poll that got an answer, also when it saw nobody
+    live, so freshness checks judge the polls themselves, not the presence of live rows.
+
+    One `extract` call, so one load package per poll: the record is a second source in the same
+    call, in the source's schema; dlt extracts the sources one after the other, so the record's
+    generator runs once the poll is done and its `observed_at` (the first response's `Date`) is
+    known."""
     import dlt
 
     platform = pipeline.pipeline_name.removeprefix("gst_")
     stats = poll_stats(platform)
     stats.observed_at = None
-    pipeline.extract(source)
-    if stats.observed_at is None:  # no response came back: nothing to record
-        return
     table = ledger.LATEST_TABLES[platform].split(".", 1)[1]
-    record = {
-        "poll_id": poll_id(platform, stats.observed_at),
-        "observed_at": stats.observed_at,
-        "table_name": table,
-    }
-    pipeline.extract(
-        dlt.resource(
-            [record],
-            name=POLL_RECORD,
-            write_disposition="merge",
-            primary_key=("poll_id", "table_name"),
-            columns={"observed_at": {"data_type": "timestamp", "timezone": True}},
-        ),
-        schema=pipeline.default_schema,
+
+    def record() -> Iterator[dict[str, Any]]:
+        if stats.observed_at is None:  # no response came back: nothing to record
+            return
+        yield {
+            "poll_id": poll_id(platform, stats.observed_at),
+            "observed_at": stats.observed_at,
+            "table_name": table,
+        }
+
+    poll_record = dlt.resource(
+        record,
+        name=POLL_RECORD,
+        write_disposition="merge",
+        primary_key=("poll_id", "table_name"),
+        columns={"observed_at": {"data_type": "timestamp", "timezone": True}},
     )
+    pipeline.extract([source, poll_record], schema=source.schema)
 
 
 def load_sequence(pipeline: Any, sources: Iterable[Any]) -> tuple[dict[str, int], int]:
@@ -267,6 +344,7 @@ def run_load(
 ) -> LoadReport:
     """One poll of each named platform ('all' for every one), each in its own pipeline."""
     names = resolve_platforms(platforms)
+    skip_streamlit_secrets()
     destination(target)  # configuration errors surface before any request is made
     report = LoadReport()
     display = _Display(names) if progress else None
@@ -328,10 +406,12 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
 
 
 def parse_duration(text: str) -> float:
-    """'30s', '5m', '1h' or plain seconds -> seconds."""
+    """'30s', '5m', '1h' or plain seconds -> seconds; 0 means no wait (back-to-back polls, or
+    a flush after every poll). Negative or unreadable durations are refused."""
     match = _DURATION.match(str(text))
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"cannot read duration {text!r}: use e.g. 30s, 5m or 1h")
+    if not match:
+        why = "a duration cannot be negative; " if str(text).strip().startswith("-") else ""
+        raise ConfigError(f"cannot read duration {text!r}: {why}use e.g. 0, 30s, 5m or 1h")
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
@@ -349,6 +429,7 @@ def run_poll(
     SIGTERM or Ctrl-C stops after the current request and loads the batch in hand (a second
     Ctrl-C aborts; dlt then finishes the package on the next run). Returns the number of polls."""
     names = resolve_platforms(platforms)
+    skip_streamlit_secrets()
     destination(target)
     pipelines = {name: make_pipeline(name, target) for name in names}
     for pipeline in pipelines.values():
@@ -366,12 +447,16 @@ def run_poll(
     try:
         while not stop.is_set():
             started = time.monotonic()
+            evolved: list[str] = []  # platforms whose poll added tables or columns
             for name in names:
                 if stop.is_set():
                     break
                 stats = reset_poll_stats(name)
+                before = schema_hash(pipelines[name])
                 try:
                     extract_poll(pipelines[name], make_source(name))
+                    if schema_hash(pipelines[name]) != before:
+                        evolved.append(name)
                     echo(
                         f"{name}: polled ({stats.pages} pages, {stats.rows} rows, "
                         f"{stats.retries} retries, {stats.quarantined} quarantined)"
@@ -383,6 +468,8 @@ def run_poll(
             polls += 1
             if max_polls and polls >= max_polls:
                 break
+            if evolved:  # load it now: later polls are then extracted with the normalized schema
+                flush({name: pipelines[name] for name in evolved}, echo)
             if time.monotonic() - last_flush >= flush_every:
                 flush(pipelines, echo)
                 last_flush = time.monotonic()

@@ -56,6 +56,7 @@ def test_malformed_base_url_is_one_sentence(tmp_path):
         (("load", "kick"), "error: unknown platform 'kick'; choose from chzzk, soop, twitch"),
         (("load", "soop", "--target", "oracle"), "unknown target 'oracle'"),
         (("poll", "chzzk", "--every", "5x"), "error: cannot read duration '5x'"),
+        (("poll", "chzzk", "--every", "-5s"), "'-5s': a duration cannot be negative"),
         (("demo", "--days", "0"), "error: demo: --days must be greater than 0, got 0"),
         (("demo", "--faults", "2"), "--faults between 0 and 1"),
         (("validate", "--suite", "bronze"), "bronze"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -196,6 +197,95 @@ def test_poll_sigterm_loads_the_batch_in_hand(world, warehouse, sql):
     assert proc.returncode == 0
     assert "SIGTERM" in rest and "chzzk: loaded" in rest
     assert sql("select count(*) from raw_chzzk.lives") == [(75,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("0", 0.0), ("0s", 0.0), ("0.5", 0.5), ("30s", 30.0), ("5m", 300.0)]
+)
+def test_durations_include_zero(text, seconds):
+    from loaders.pipeline import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("-5s", "cannot read duration '-5s': a duration cannot be negative"),
+        ("-0", "cannot read duration '-0': a duration cannot be negative"),
+        ("5x", "cannot read duration '5x': use e.g. 0, 30s, 5m or 1h"),
+        ("", "cannot read duration ''"),
+    ],
+)
+def test_negative_or_unreadable_durations_are_refused(text, message):
+    from loaders.pipeline import parse_duration
+
+    with pytest.raises(ConfigError, match=message):
+        parse_duration(text)
+
+
+def test_poll_every_0_polls_back_to_back(world, sql):
+    """`gst poll --every 0`: no wait between polls; each poll is loaded once, at the end."""
+    cmd = [sys.executable, "-c", "from loaders.cli import main; main()"]
+    args = ["poll", "soop", "--every", "0", "--max-polls", "3"]
+    done = subprocess.run(
+        [*cmd, *args], cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("soop: polled") == 3
+    # the fake API's clock stands still: three polls of one moment load its rows once
+    assert sql("select count(*), count(distinct poll_id) from raw_soop.broads") == [(90, 1)]
+    assert sql("select count(*) from raw_soop.polls") == [(1,)]
+
+
+class _Warnings(logging.Handler):
+    """Every WARNING (or worse) record of the loggers the loaders and dlt write to."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record not in self.records:
+            self.records.append(record)
+
+
+def test_clean_poll_logs_no_warnings(tmp_path, monkeypatch, fast_retries):
+    """A clean `gst poll` of four polls of every platform (a new pipeline, whose schema grows
+    on its first load) logs no warning: dlt's 'storage schema hash ... is different from extract
+    package schema hash' included."""
+    from loaders.pipeline import run_poll
+    from simulator import Simulator
+
+    monkeypatch.setenv("GST_DUCKDB_PATH", str(tmp_path / "poll.duckdb"))
+    monkeypatch.setenv("GST_PIPELINES_DIR", str(tmp_path / "pipelines"))
+    handler = _Warnings()
+    loggers = [logging.getLogger(name) for name in ("", "dlt", "gst")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    lines: list[str] = []
+    try:
+        with Simulator(seed=5, channels=60, start="2026-11-02T12:00:00Z") as sim:
+            for key, value in sim.env(official=True).items():
+                monkeypatch.setenv(key, value)
+
+            def echo(line: str) -> None:  # the simulated clock moves 10 minutes per poll
+                lines.append(line)
+                if line.startswith("steam: polled"):
+                    sim.advance(10)
+
+            polls = run_poll("all", every=0, flush_every=3600, max_polls=4, echo=echo)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert polls == 4
+    assert sum(line.startswith("twitch: polled") for line in lines) == 4, lines
+    assert not any("FAILED" in line for line in lines), lines
+    assert [r.getMessage() for r in handler.records] == []
+    with duckdb.connect(str(tmp_path / "poll.duckdb"), read_only=True) as con:
+        for platform in ("chzzk", "soop", "twitch", "steam"):
+            polled = con.execute(f"select count(distinct poll_id) from raw_{platform}.polls")
+            assert polled.fetchone() == (4,), platform
 
 
 @pytest.mark.slow
