@@ -26,9 +26,22 @@ per_streamer as (
         channel_id,
         steam_appid,
         slot_at,
+        exposure_share,
         exposure_resid,
         players_resid
     from design
+
+),
+
+exposed as (
+
+    {#-
+        The slots with exposure. The sweep is a projection (M = I - P, symmetric and
+        idempotent), so (M z)'(M z') = z'(M z'): each cross-product needs one side only
+        where its raw regressor is non-zero, which keeps the join sparse.
+    #}
+    select * from per_streamer
+    where exposure_share <> 0
 
 ),
 
@@ -39,8 +52,8 @@ cross_products as (
         own.channel_id,
         other.platform as other_platform,
         other.channel_id as other_channel_id,
-        sum(own.exposure_resid * other.exposure_resid) as gram
-    from per_streamer as own
+        sum(own.exposure_share * other.exposure_resid) as gram
+    from exposed as own
     inner join per_streamer as other
         on
             own.steam_appid = other.steam_appid
@@ -58,13 +71,13 @@ targets as (
     select
         platform,
         channel_id,
-        sum(exposure_resid * players_resid) as target,
-        sum(exposure_resid * exposure_resid) as diagonal
-    from per_streamer
+        sum(exposure_share * players_resid) as target,
+        sum(exposure_share * exposure_resid) as diagonal
+    from exposed
     group by
         platform,
         channel_id
-    having sum(exposure_resid * exposure_resid) > 0
+    having sum(exposure_share * exposure_resid) > 0
 
 ),
 
