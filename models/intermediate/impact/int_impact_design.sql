@@ -14,7 +14,7 @@
 {%- set from_minutes = var('impact_exposure_from_minutes') | int(30) %}
 {%- set to_minutes = var('impact_exposure_to_minutes') | int(120) %}
 {%- set lags = range(from_minutes, to_minutes + 1, poll_minutes) | list %}
-{%- set passes = var('impact_sweep_passes') | int(4) %}
+{%- set passes = var('impact_sweep_passes') | int(2) %}
 {%- set pair = ['platform', 'channel_id', 'steam_appid'] %}
 {%- set cell = pair + ['kst_day', 'discount_percent', 'update_id', 'update_bin'] %}
 {%- set slot = pair + ['slot_of_day'] %}

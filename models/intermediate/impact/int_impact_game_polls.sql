@@ -9,7 +9,7 @@
 -#}
 {%- set poll_minutes = var('poll_interval_minutes') %}
 {%- set window_days = var('impact_window_days') | int(14) %}
-{%- set passes = var('impact_sweep_passes') | int(4) %}
+{%- set passes = var('impact_sweep_passes') | int(2) %}
 {%- set cell = ['steam_appid', 'kst_day', 'discount_percent', 'update_id', 'update_bin'] %}
 {%- set slot = ['steam_appid', 'slot_of_day'] %}
 
