@@ -38,9 +38,10 @@ from loaders.pipeline import (
     make_pipeline,
     make_source,
     one_sentence,
+    poll_records,
 )
 from loaders.publish import build
-from loaders.records import KST, POLL_RECORD, poll_id, reset_poll_stats
+from loaders.records import KST, reset_poll_stats
 from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
@@ -242,30 +243,14 @@ def _make_batch(name: str, polls: range, clock: _PollClock) -> tuple[list[Any], 
 def _extract_batch(pipeline: Any, name: str, sources: list[Any], transports: list[Any]) -> None:
     """Extract several polls of one platform into one load package (one `extract` call: dlt's
     fixed cost per call and per package is paid once per batch, not per poll), then their
-    records in `raw_<platform>.polls`, as `extract_poll` writes them."""
-    import dlt
-
+    records in `raw_<platform>.polls` (`poll_records`, as `extract_poll` writes them)."""
     try:
         pipeline.extract(sources)
     finally:
         transports[0].inner.close()
-    table = ledger.LATEST_TABLES[name].split(".", 1)[1]
-    records = [
-        {"poll_id": poll_id(name, at), "observed_at": at, "table_name": table}
-        for at in (t.observed_at() for t in transports)
-        if at is not None
-    ]
-    if records:
-        pipeline.extract(
-            dlt.resource(
-                records,
-                name=POLL_RECORD,
-                write_disposition="merge",
-                primary_key=("poll_id", "table_name"),
-                columns={"observed_at": {"data_type": "timestamp", "timezone": True}},
-            ),
-            schema=pipeline.default_schema,
-        )
+    observed = [t.observed_at() for t in transports]
+    if any(at is not None for at in observed):
+        pipeline.extract(poll_records(name, lambda: observed), schema=pipeline.default_schema)
 
 
 def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> dict:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -248,38 +249,42 @@ def load_extracted(
     return rows, counts.get("quarantine", 0)
 
 
-def extract_poll(pipeline: Any, source: Any) -> None:
-    """Extract one poll of a platform with its record in `raw_<platform>.polls` (poll_id,
-    observed_at, table_name), written for every poll that got an answer, also when it saw nobody
-    live, so freshness checks judge the polls themselves, not the presence of live rows.
-
-    One `extract` call, so one load package per poll: the record is a second source in the same
-    call, in the source's schema; dlt extracts the sources one after the other, so the record's
-    generator runs once the poll is done and its `observed_at` (the first response's `Date`) is
-    known."""
+def poll_records(platform: str, observed: Callable[[], Iterable[datetime | None]]) -> Any:
+    """The dlt resource of `raw_<platform>.polls` (poll_id, observed_at, table_name): one record
+    per poll that got an answer (`observed()` yields each poll's `observed_at`, None for a poll
+    that got no response), also when it saw nobody live, so freshness checks judge the polls
+    themselves, not the presence of live rows. `observed` is called when the resource is
+    extracted, so it may read times that are only known once the polls have run."""
     import dlt
 
-    platform = pipeline.pipeline_name.removeprefix("gst_")
-    stats = poll_stats(platform)
-    stats.observed_at = None
     table = ledger.LATEST_TABLES[platform].split(".", 1)[1]
 
-    def record() -> Iterator[dict[str, Any]]:
-        if stats.observed_at is None:  # no response came back: nothing to record
-            return
-        yield {
-            "poll_id": poll_id(platform, stats.observed_at),
-            "observed_at": stats.observed_at,
-            "table_name": table,
-        }
+    def records() -> Iterator[dict[str, Any]]:
+        for at in observed():
+            if at is not None:
+                yield {"poll_id": poll_id(platform, at), "observed_at": at, "table_name": table}
 
-    poll_record = dlt.resource(
-        record,
+    return dlt.resource(
+        records,
         name=POLL_RECORD,
         write_disposition="merge",
         primary_key=("poll_id", "table_name"),
         columns={"observed_at": {"data_type": "timestamp", "timezone": True}},
     )
+
+
+def extract_poll(pipeline: Any, source: Any) -> None:
+    """Extract one poll of a platform with its record in `raw_<platform>.polls`
+    (`poll_records`).
+
+    One `extract` call, so one load package per poll: the record is a second source in the same
+    call, in the source's schema; dlt extracts the sources one after the other, so the record's
+    generator runs once the poll is done and its `observed_at` (the first response's `Date`) is
+    known."""
+    platform = pipeline.pipeline_name.removeprefix("gst_")
+    stats = poll_stats(platform)
+    stats.observed_at = None
+    poll_record = poll_records(platform, lambda: [stats.observed_at])
     pipeline.extract([source, poll_record], schema=source.schema)
 
 
