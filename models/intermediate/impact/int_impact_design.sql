@@ -42,12 +42,7 @@ slotted as (
         platform,
         channel_id,
         steam_appid,
-        {{ dbt.dateadd(
-            'minute',
-            'cast(floor(' ~ dbt.datediff('observed_hour', 'observed_at', 'minute')
-                ~ ' / ' ~ poll_minutes ~ '.0) * ' ~ poll_minutes ~ ' as integer)',
-            'observed_hour'
-        ) }} as watched_slot_at,
+        {{ poll_slot('observed_at', 'observed_hour') }} as watched_slot_at,
         max(viewer_count) as viewers
     from observations
     group by

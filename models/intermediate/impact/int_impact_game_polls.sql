@@ -59,13 +59,7 @@ slotted as (
 
     select
         players.steam_appid,
-        {{ dbt.dateadd(
-            'minute',
-            'cast(floor(' ~ dbt.datediff(dbt.date_trunc('hour', 'players.observed_at'),
-                'players.observed_at', 'minute')
-                ~ ' / ' ~ poll_minutes ~ '.0) * ' ~ poll_minutes ~ ' as integer)',
-            dbt.date_trunc('hour', 'players.observed_at')
-        ) }} as slot_at,
+        {{ poll_slot('players.observed_at') }} as slot_at,
         players.player_count
     from players
     cross join window_end

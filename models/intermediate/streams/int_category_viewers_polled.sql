@@ -19,7 +19,6 @@
     var('lookback_hours') before the newest poll built (poll_count needs
     every poll of an hour).
 -#}
-{%- set poll_minutes = var('poll_interval_minutes') %}
 
 with
 
@@ -73,12 +72,7 @@ final as (
         per_poll.platform,
         per_poll.observed_hour as hour_at,
         per_poll.observed_at,
-        {{ dbt.dateadd(
-            'minute',
-            'cast(floor(' ~ dbt.datediff('per_poll.observed_hour', 'per_poll.observed_at', 'minute')
-                ~ ' / ' ~ poll_minutes ~ '.0) * ' ~ poll_minutes ~ ' as integer)',
-            'per_poll.observed_hour'
-        ) }} as poll_slot_at,
+        {{ poll_slot('per_poll.observed_at', 'per_poll.observed_hour') }} as poll_slot_at,
         per_poll.category_id,
         per_poll.category_name,
         per_poll.category_kind,
