@@ -17,17 +17,7 @@ import pytest
 from loaders import warehouse
 from loaders.dbt_run import PROJECT_DIR, dbt
 from loaders.demo import DemoConfig, DemoFailed, run_demo
-
-TARGETS = [
-    "duckdb",
-    pytest.param(
-        "postgres",
-        marks=pytest.mark.skipif(
-            os.environ.get("GST_TEST_POSTGRES") != "1",
-            reason="PostgreSQL target runs when GST_TEST_POSTGRES=1 (set by .ci/run)",
-        ),
-    ),
-]
+from tests.support.targets import TARGETS
 
 
 @pytest.fixture(scope="module", params=TARGETS)

@@ -36,6 +36,7 @@ import pytest
 from loaders import warehouse
 from loaders.dbt_run import PROJECT_DIR
 from simulator.tables import TABLES
+from tests.support.targets import TARGETS, copy_raw_tables_to_postgres, scratch_postgres_database
 
 BIN = Path(sys.executable).parent
 START = datetime.fromisoformat("2026-11-02T11:00:00+00:00")  # the boundary at a busy hour
@@ -55,16 +56,6 @@ GROWING = [
     ("raw_twitch", "streams"),
     ("raw_steam", "current_players"),
     ("raw_steam", "prices"),
-]
-TARGETS = [
-    "duckdb",
-    pytest.param(
-        "postgres",
-        marks=pytest.mark.skipif(
-            os.environ.get("GST_TEST_POSTGRES") != "1",
-            reason="PostgreSQL target runs when GST_TEST_POSTGRES=1 (set by .ci/run)",
-        ),
-    ),
 ]
 
 
@@ -154,8 +145,6 @@ class Raw:
                 )
             con.execute("detach world")
         if self.target == "postgres":
-            from tests.python.test_metrics import copy_raw_tables_to_postgres
-
             copy_raw_tables_to_postgres(self.raw, self.work / "pipelines")
 
 
@@ -172,8 +161,6 @@ def built(request, tmp_path_factory):
         for key in ("GST_DUCKDB_PATH", "GST_TARGET"):
             patch.setenv(key, env[key])
         if target == "postgres":
-            from tests.python.test_metrics import scratch_postgres_database
-
             env["GST_PG_DATABASE"] = stack.enter_context(scratch_postgres_database())
             patch.setenv("GST_PG_DATABASE", env["GST_PG_DATABASE"])
         raw = Raw(work, target, env)

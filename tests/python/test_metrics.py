@@ -19,14 +19,13 @@ import math
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from loaders.dbt_run import PROJECT_DIR
+from tests.support.targets import TARGETS, copy_raw_tables_to_postgres, scratch_postgres_database
 
 BIN = Path(sys.executable).parent
 DAYS = 3.0  # impact events need two earlier days of baseline: the third day has some
@@ -38,16 +37,6 @@ SEMANTIC_MODELS = [
     "dim_streamers",
     "dim_games",
     "dim_hours",
-]
-TARGETS = [
-    "duckdb",
-    pytest.param(
-        "postgres",
-        marks=pytest.mark.skipif(
-            os.environ.get("GST_TEST_POSTGRES") != "1",
-            reason="PostgreSQL target runs when GST_TEST_POSTGRES=1 (set by .ci/run)",
-        ),
-    ),
 ]
 
 # Runs in a child process: every query of stdin's JSON list through MetricFlow's engine (a
@@ -84,55 +73,6 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
         f"{' '.join(args[:3])} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
     return done.stdout
-
-
-def copy_raw_tables_to_postgres(duckdb_file: Path, pipelines_dir: Path) -> None:
-    """The raw tables of `duckdb_file` into PostgreSQL (GST_PG_*), the way the loaders write
-    them: one dlt pipeline per raw schema."""
-    import dlt
-    import duckdb
-
-    from loaders.pipeline import destination
-    from simulator.tables import TABLES
-
-    dest = destination("postgres")[0]
-    with duckdb.connect(str(duckdb_file), read_only=True) as con:
-        by_schema: dict[str, list] = {}
-        for schema, table, _ in TABLES:
-            data = con.sql(f"select * from {schema}.{table}").to_arrow_table()
-            by_schema.setdefault(schema, []).append(
-                dlt.resource(data, name=table, write_disposition="replace")
-            )
-    for schema, resources in by_schema.items():
-        pipeline = dlt.pipeline(
-            pipeline_name=f"metrics_test_{schema}",
-            destination=dest,
-            dataset_name=schema,
-            pipelines_dir=str(pipelines_dir),
-        )
-        pipeline.run(resources)
-
-
-@contextmanager
-def scratch_postgres_database() -> Iterator[str]:
-    """A new database on the GST_PG_* server, dropped afterwards."""
-    import psycopg2
-
-    name = f"gst_metrics_{uuid.uuid4().hex[:8]}"
-    con = psycopg2.connect(
-        host=os.environ.get("GST_PG_HOST", "127.0.0.1"),
-        port=int(os.environ.get("GST_PG_PORT", "5432")),
-        user=os.environ.get("GST_PG_USER", "postgres"),
-        password=os.environ.get("GST_PG_PASSWORD", ""),
-        dbname=os.environ.get("GST_PG_DATABASE", "gst"),
-    )
-    con.autocommit = True
-    try:
-        con.cursor().execute(f"create database {name}")
-        yield name
-    finally:
-        con.cursor().execute(f"drop database if exists {name} with (force)")
-        con.close()
 
 
 @pytest.fixture(scope="module", params=TARGETS)
