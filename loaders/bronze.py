@@ -95,18 +95,20 @@ class Recorder:
         self._lock = threading.Lock()
 
     def observe(self, session: Any, response: Response) -> None:
-        poll = getattr(session, "_bronze_poll", None)
-        if poll is None:  # the session's first response: its Date names the poll
-            at = observed_at_from_response(response)
-            partition = f"{session.platform}/date={at:%Y-%m-%d}/hour={at:%H}"
-            poll = _Poll(poll_id(session.platform, at), partition)
-            session._bronze_poll = poll
-        poll.pages += 1
+        with self._lock:  # a poll's requests may run in several threads (Steam's players)
+            poll = getattr(session, "_bronze_poll", None)
+            if poll is None:  # the session's first response: its Date names the poll
+                at = observed_at_from_response(response)
+                partition = f"{session.platform}/date={at:%Y-%m-%d}/hour={at:%H}"
+                poll = _Poll(poll_id(session.platform, at), partition)
+                session._bronze_poll = poll
+            poll.pages += 1
+            n = poll.pages
         request = response.request
         record = {
             "platform": session.platform,
             "poll_id": poll.poll_id,
-            "n": poll.pages,
+            "n": n,
             "request": request_key(request.method or "GET", request.url or response.url),
             "status": response.status_code,
             "headers": {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers},
@@ -114,7 +116,7 @@ class Recorder:
         }
         data = json.dumps(record, ensure_ascii=False).encode()
         packed = gzip.compress(data, compresslevel=6, mtime=0)
-        name = f"{self.root}/{poll.partition}/{poll.poll_id}-{poll.pages:05d}.json.gz"
+        name = f"{self.root}/{poll.partition}/{poll.poll_id}-{n:05d}.json.gz"
         try:
             self.fs.makedirs(f"{self.root}/{poll.partition}", exist_ok=True)
             with self.fs.open(name, "wb") as handle:

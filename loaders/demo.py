@@ -25,20 +25,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from requests.adapters import BaseAdapter, HTTPAdapter
-
 from loaders import ledger, warehouse
 from loaders.dbt_run import dbt
-from loaders.http import TRANSPORTS
 from loaders.pipeline import (
     ConfigError,
-    extract_poll,
+    PollBuffer,
     finish_pending,
     flush,
     make_pipeline,
     make_source,
     one_sentence,
-    poll_records,
 )
 from loaders.publish import build
 from loaders.records import KST, reset_poll_stats
@@ -176,13 +172,6 @@ class _PollClock:
             while self.at < poll:
                 self._cond.wait()
 
-    def done_all(self, poll: int) -> None:
-        """Every platform has finished the polls before `poll` (extracted one at a time)."""
-        with self._cond:
-            for name in self._reached:
-                self._reached[name] = max(self._reached[name], poll)
-            self._catch_up()
-
     def done(self, name: str, poll: int) -> None:
         """`name` has finished every poll before `poll`."""
         with self._cond:
@@ -196,72 +185,14 @@ class _PollClock:
             self._cond.notify_all()
 
 
-class _ClockedTransport(BaseAdapter):
-    """The HTTP transport of one poll's source: its requests wait for the poll's simulated time
-    (`_PollClock`). It also hands the poll fresh counters (`PollStats`) at its first request, as
-    `extract_poll` does, so the poll's `observed_at` can be read back for its record."""
-
-    def __init__(self, inner: HTTPAdapter, clock: _PollClock, name: str, poll: int):
-        super().__init__()
-        self.inner, self.clock, self.name, self.poll = inner, clock, name, poll
-        self.made = self.running = None  # PollStats at the source's creation / its first request
-
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        if self.running is None:
-            self.clock.wait_for(self.name, self.poll)
-            self.running = reset_poll_stats(self.name)
-        return self.inner.send(request, **kwargs)
-
-    def observed_at(self) -> datetime | None:
-        """The poll's time (the Date of its first response), None if no response came."""
-        for stats in (self.made, self.running):
-            if stats is not None and stats.observed_at is not None:
-                return stats.observed_at
-        return None
-
-    def close(self) -> None:  # the shared inner transport is closed once, after the batch
-        pass
-
-
-def _make_batch(name: str, polls: range, clock: _PollClock) -> tuple[list[Any], list[Any]]:
-    """The sources of `polls` of platform `name` (no request is made yet) and their transports.
-    Made in one thread: the transport is picked up from `TRANSPORTS` when a source is made."""
-    inner = HTTPAdapter(pool_maxsize=4)
-    sources, transports = [], []
-    for poll in polls:
-        transport = _ClockedTransport(inner, clock, name, poll)
-        TRANSPORTS.append(transport)
-        try:
-            transport.made = reset_poll_stats(name)  # what a source may hold on to
-            sources.append(make_source(name))
-        finally:
-            TRANSPORTS.remove(transport)
-        transports.append(transport)
-    return sources, transports
-
-
-def _extract_batch(pipeline: Any, name: str, sources: list[Any], transports: list[Any]) -> None:
-    """Extract several polls of one platform into one load package (one `extract` call: dlt's
-    fixed cost per call and per package is paid once per batch, not per poll), then their
-    records in `raw_<platform>.polls` (`poll_records`, as `extract_poll` writes them)."""
-    try:
-        pipeline.extract(sources)
-    finally:
-        transports[0].inner.close()
-    observed = [t.observed_at() for t in transports]
-    if any(at is not None for at in observed):
-        pipeline.extract(poll_records(name, lambda: observed), schema=pipeline.default_schema)
-
-
 def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> dict:
     """Poll every platform each `poll_minutes` of simulated time; load and snapshot per
     increment. Returns the seconds spent per step (collect, load, snapshots).
 
-    The polls of an increment are extracted per platform as one batch (`_extract_batch`), the
-    four platforms side by side in threads, in step with the simulated clock (`_PollClock`):
-    every poll still sends its own requests at its own simulated time. Each increment is then
-    loaded (the four platforms side by side: they are independent dlt pipelines) and
-    snapshotted."""
+    The four platforms poll side by side in threads, in step with the simulated clock
+    (`_PollClock`), each into a `PollBuffer` per increment (no dlt cost per poll). While the
+    next increment is being polled, the one in hand is extracted and loaded (one load package
+    per platform: the four dlt pipelines are independent) and snapshotted."""
     names = ["chzzk", "soop", "twitch", "steam"]
     pipelines = {name: make_pipeline(name, cfg.target) for name in names}
     for pipeline in pipelines.values():
@@ -276,36 +207,30 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
     clock = _PollClock(sim, names, cfg.poll_minutes)
 
-    def extract(name: str, batch: range, made: tuple[list, list]) -> str | None:
-        try:
-            _extract_batch(pipelines[name], name, *made)
-        except ConfigError:
-            raise
-        except Exception as exc:  # a failed batch is reported, the demo goes on
-            return one_sentence(name, exc)
-        finally:
-            clock.done(name, batch.stop)
-        return None
+    states: dict[str, Any] = dict.fromkeys(names)  # the dlt state the last increment ended with
 
-    def extract_one(name: str) -> str | None:
-        try:
-            extract_poll(pipelines[name], make_source(name))
-        except ConfigError:
-            raise
-        except Exception as exc:  # a failed poll is reported, the demo goes on
-            return one_sentence(name, exc)
-        return None
+    def collect(name: str, batch: range, buffer: PollBuffer | None = None) -> PollBuffer:
+        buffer = buffer or PollBuffer(pipelines[name], states[name])
+        for poll in batch:
+            clock.wait_for(name, poll)
+            reset_poll_stats(name)
+            try:
+                buffer.run(make_source(name))
+            except ConfigError:
+                raise
+            except Exception as exc:  # a failed poll is reported, the demo goes on
+                echo(f"    [yellow]{name} poll {poll + 1} failed: {one_sentence(name, exc)}")
+            finally:
+                clock.done(name, poll + 1)
+        states[name] = buffer.state
+        return buffer
 
-    def load(name: str) -> bool:
+    def load(name: str, buffer: PollBuffer) -> bool:
         with ledger.run("load", cfg.target, platform=name) as entry:
-            failed = flush({name: pipelines[name]}, lambda _line: None)
+            failed = flush({name: pipelines[name]}, lambda _line: None, {name: buffer})
             if failed:
                 entry.update(status="failed", message="load of a micro-batch failed")
             return not failed
-
-    def submit(batch: range) -> dict[str, Any]:
-        made = {name: _make_batch(name, batch, clock) for name in names}
-        return {name: pool.submit(extract, name, batch, made[name]) for name in names}
 
     batches = [
         range(start, min(polls, start + per_increment)) for start in range(0, polls, per_increment)
@@ -314,31 +239,33 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     # Steam's poll is a chain of short requests; while one waits on the simulator other
     # threads take the GIL, and the default 5 ms switch interval would delay every reply.
     sys.setswitchinterval(0.0005)
+    workers = len(names)
     try:
-        with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="gst-demo") as pool:
+        with (
+            ThreadPoolExecutor(workers, thread_name_prefix="gst-poll") as pollers,
+            ThreadPoolExecutor(workers, thread_name_prefix="gst-load") as loaders,
+        ):
             tick = time.monotonic()
             # The first poll runs one platform at a time: libraries that import lazily (dlt
             # pulls in pandas on first use) are not safe to import from several threads at
-            # once. The batches take the other polls.
-            for name in names:
-                _report(echo, name, "poll 1", extract_one(name))
-            clock.done_all(1)
-            batches[0] = range(1, batches[0].stop)
-            jobs = submit(batches[0]) if batches[0] else {}
+            # once. The first load likewise.
+            first = {name: collect(name, range(1)) for name in names}
+            rest = range(1, batches[0].stop)
+            jobs = {name: pollers.submit(collect, name, rest, first[name]) for name in names}
             for index, batch in enumerate(batches):
-                for name, job in jobs.items():
-                    _report(echo, name, batch, job.result())
+                buffers = {name: job.result() for name, job in jobs.items()}
                 times["collect"] += time.monotonic() - tick
                 tick = time.monotonic()
-                mapper = pool.map if index else map  # the first load: as above
-                failed = [n for n, ok in zip(names, mapper(load, names), strict=True) if not ok]
+                # the next increment is polled while this one is loaded and snapshotted
+                following = batches[index + 1] if index + 1 < len(batches) else range(0)
+                jobs = {name: pollers.submit(collect, name, following) for name in names}
+                mapper = loaders.map if index else map  # the first load: as above
+                done = mapper(load, names, [buffers[name] for name in names])
+                failed = [name for name, ok in zip(names, done, strict=True) if not ok]
                 if failed:
                     raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
                 times["load"] += time.monotonic() - tick
                 tick = time.monotonic()
-                # the next batch is extracted while this one is snapshotted: the extraction
-                # does not touch the warehouse, and waits mostly on the simulator
-                jobs = submit(batches[index + 1]) if index + 1 < len(batches) else {}
                 _snapshot(cfg.target, manifest)
                 times["snapshots"] += time.monotonic() - tick
                 tick = time.monotonic()
@@ -350,12 +277,6 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     finally:
         sys.setswitchinterval(previous)
     return times
-
-
-def _report(echo: Callable[[str], None], name: str, polls: Any, error: str | None) -> None:
-    if error:
-        which = f"polls {polls.start + 1}-{polls.stop}" if isinstance(polls, range) else polls
-        echo(f"    [yellow]{name} {which} failed: {error}")
 
 
 def _snapshot(target: str, manifest: object) -> None:

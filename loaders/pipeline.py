@@ -189,11 +189,6 @@ def finish_pending(pipeline: Any) -> bool:
     return True
 
 
-def schema_hash(pipeline: Any) -> str | None:
-    """The version hash of the pipeline's schema (None before its first extract)."""
-    return pipeline.default_schema.version_hash if pipeline.default_schema_name else None
-
-
 def _package_schema_hash(package: Path) -> str | None:
     import json
 
@@ -273,29 +268,146 @@ def poll_records(platform: str, observed: Callable[[], Iterable[datetime | None]
     )
 
 
-def extract_poll(pipeline: Any, source: Any) -> None:
-    """Extract one poll of a platform with its record in `raw_<platform>.polls`
-    (`poll_records`).
+#: The arrow bytes of polls a `PollBuffer` holds before they are extracted (one load package
+#: each): bounds the loader's memory and the size of one delete-insert merge.
+BUFFER_BYTES = 64 * 2**20
 
-    One `extract` call, so one load package per poll: the record is a second source in the same
-    call, in the source's schema; dlt extracts the sources one after the other, so the record's
-    generator runs once the poll is done and its `observed_at` (the first response's `Date`) is
-    known."""
-    platform = pipeline.pipeline_name.removeprefix("gst_")
-    stats = poll_stats(platform)
-    stats.observed_at = None
-    poll_record = poll_records(platform, lambda: [stats.observed_at])
-    pipeline.extract([source, poll_record], schema=source.schema)
+
+class PollBuffer:
+    """Polls run now, handed to dlt later: the arrow tables a poll's resources yield are kept
+    in memory, per resource and table, and `extract` gives dlt one table per raw table in one
+    `extract` call for all the polls in hand.
+
+    dlt's costs are per `extract` call (load package, schema and state) and per item (table
+    schema, contract checks, a Parquet row group), not per row: `gst poll` and the demo pay
+    them once per flush instead of once per poll and page. Polls run with the buffer's own
+    copy of the resources' dlt state (Steam's and Chzzk's cadences), which `extract` writes to
+    the pipeline's state in the same load package as the rows, so a crash before the load
+    forgets both. A poll whose source raises keeps nothing (as a failed `extract`); the polls
+    before it stay in hand. Each poll that got an answer is recorded in
+    `raw_<platform>.polls` (`poll_records`)."""
+
+    def __init__(self, pipeline: Any, state: dict[str, Any] | None = None) -> None:
+        import copy
+
+        self.platform = pipeline.pipeline_name.removeprefix("gst_")
+        #: the pipeline state the polls read and write: the pipeline's, or the state another
+        #: buffer of the same pipeline ended with (polls go on where it stopped)
+        self.state = copy.deepcopy(state if state is not None else pipeline.state)
+        self.source: Any = None  # the newest poll's source: its schema and resource hints
+        self.tables: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
+        self.observed: list[datetime] = []
+        self.polls = self.rows = self.nbytes = 0
+
+    def __len__(self) -> int:
+        return self.polls
+
+    @property
+    def full(self) -> bool:
+        """Holds `BUFFER_BYTES` or more: time to extract, so memory stays bounded."""
+        return self.nbytes >= BUFFER_BYTES
+
+    def run(self, source: Any) -> None:
+        """Run one poll (every request of every selected resource) and keep what it yields."""
+        import copy
+
+        from dlt.common.configuration.container import Container
+        from dlt.common.configuration.resolve import inject_section
+        from dlt.common.configuration.specs import ConfigSectionContext, known_sections
+        from dlt.common.pipeline import StateInjectableContext
+        from dlt.extract.pipe_iterator import PipeIterator
+        from dlt.extract.source import SourceInjectableContext, SourceSchemaInjectableContext
+
+        stats = poll_stats(self.platform)
+        stats.observed_at = None
+        state = copy.deepcopy(self.state)  # kept only if the poll succeeds
+        kept: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
+        container = Container()
+        section = ConfigSectionContext(
+            sections=(known_sections.SOURCES, source.section, source.name),
+            source_state_key=source.name,
+        )
+        with (
+            container.injectable_context(StateInjectableContext(state=state)),
+            container.injectable_context(SourceSchemaInjectableContext(source.schema)),
+            container.injectable_context(SourceInjectableContext(source)),
+            inject_section(section),
+            PipeIterator.from_pipes(source.resources.selected_pipes) as pipes,
+        ):
+            for item in pipes:
+                table = item.item
+                if not hasattr(table, "num_rows"):  # our resources yield arrow tables only
+                    raise TypeError(
+                        f"{self.platform}: resource {item.pipe.name} yielded "
+                        f"{type(table).__name__}, not a pyarrow table"
+                    )
+                hints = getattr(item.meta, "hints", None) or {}
+                key = (item.pipe.name, str(hints.get("table_name") or item.pipe.name))
+                kept.setdefault(key, (item.meta, []))[1].append(table)
+        for key, (meta, tables) in kept.items():
+            self.tables.setdefault(key, (meta, []))[1].extend(tables)
+            self.rows += sum(t.num_rows for t in tables)
+            self.nbytes += sum(t.nbytes for t in tables)
+        self.state, self.source = state, source
+        self.polls += 1
+        if stats.observed_at is not None:
+            self.observed.append(stats.observed_at)
+
+    def extract(self, pipeline: Any) -> bool:
+        """One `extract` of every poll in hand (one load package), with the resources' state;
+        empties the buffer. False when there was nothing to extract."""
+        if self.source is None:
+            return False
+        import pyarrow as pa
+        from dlt.extract.items import DataItemWithMeta
+        from dlt.extract.resource import DltResource
+
+        by_resource: dict[str, list[tuple[Any, list[Any]]]] = {}
+        for (resource, _table), group in self.tables.items():
+            by_resource.setdefault(resource, []).append(group)
+
+        def items(groups: list[tuple[Any, list[Any]]]) -> Iterator[Any]:
+            for meta, tables in groups:
+                table = pa.concat_tables(tables, promote_options="permissive")
+                yield table if meta is None else DataItemWithMeta(meta, table)
+
+        resources = []
+        for name, groups in by_resource.items():
+            original = self.source.resources[name]
+            hints = dict(original._hints) if original._hints else None  # noqa: SLF001
+            resources.append(
+                DltResource.from_data(items(groups), name=name, section=original.section,
+                                      hints=hints)
+            )  # fmt: skip
+        observed, source_name = list(self.observed), self.source.name
+        resources_state = self.state.get("sources", {}).get(source_name, {}).get("resources")
+
+        def records() -> Iterator[datetime]:
+            import dlt
+
+            if resources_state is not None:  # the polls' state goes with their rows
+                dlt.current.source_state()["resources"] = resources_state
+            yield from observed
+
+        resources.append(poll_records(self.platform, records))
+        pipeline.extract(resources, schema=self.source.schema)
+        self.source, self.tables, self.observed = None, {}, []
+        self.polls = self.rows = self.nbytes = 0
+        return True
 
 
 def load_sequence(pipeline: Any, sources: Iterable[Any]) -> tuple[dict[str, int], int]:
-    """The one load sequence: finish what an interrupted run left, extract each source (one
-    poll each, with its record), normalize and load them together, count the rows (see
-    `load_extracted`)."""
+    """The one load sequence: finish what an interrupted run left, run each source (one poll
+    each) into a `PollBuffer`, extract it (one load package per `BUFFER_BYTES` of polls), then
+    normalize and load them together and count the rows (see `load_extracted`)."""
     finish_pending(pipeline)
+    buffer = PollBuffer(pipeline)
     with contextlib.closing(iter(sources)) as polls:
         for source in polls:
-            extract_poll(pipeline, source)
+            buffer.run(source)
+            if buffer.full:
+                buffer.extract(pipeline)
+    buffer.extract(pipeline)
     return load_extracted(pipeline)
 
 
@@ -429,8 +541,9 @@ def run_poll(
     max_polls: int | None = None,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """Poll every `every` seconds; each poll is only extracted (cheap), and the extracted
-    packages are normalized and loaded together every `flush_every` seconds (micro-batches).
+    """Poll every `every` seconds; each poll is kept in memory (`PollBuffer`: no dlt cost per
+    poll) and the polls in hand are extracted, normalized and loaded together every
+    `flush_every` seconds (micro-batches; extracted to disk early past `BUFFER_BYTES`).
     SIGTERM or Ctrl-C stops after the current request and loads the batch in hand (a second
     Ctrl-C aborts; dlt then finishes the package on the next run). Returns the number of polls."""
     names = resolve_platforms(platforms)
@@ -448,20 +561,17 @@ def run_poll(
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    buffers = {name: PollBuffer(pipelines[name]) for name in names}
     polls, last_flush = 0, time.monotonic()
     try:
         while not stop.is_set():
             started = time.monotonic()
-            evolved: list[str] = []  # platforms whose poll added tables or columns
             for name in names:
                 if stop.is_set():
                     break
                 stats = reset_poll_stats(name)
-                before = schema_hash(pipelines[name])
                 try:
-                    extract_poll(pipelines[name], make_source(name))
-                    if schema_hash(pipelines[name]) != before:
-                        evolved.append(name)
+                    buffers[name].run(make_source(name))
                     echo(
                         f"{name}: polled ({stats.pages} pages, {stats.rows} rows, "
                         f"{stats.retries} retries, {stats.quarantined} quarantined)"
@@ -470,26 +580,45 @@ def run_poll(
                     raise
                 except Exception as exc:
                     echo(f"{name}: poll FAILED - {one_sentence(name, exc)}")
+                if buffers[name].full:  # to a load package on disk: memory stays bounded
+                    extract_buffer(pipelines[name], buffers[name], echo)
             polls += 1
             if max_polls and polls >= max_polls:
                 break
-            if evolved:  # load it now: later polls are then extracted with the normalized schema
-                flush({name: pipelines[name] for name in evolved}, echo)
             if time.monotonic() - last_flush >= flush_every:
-                flush(pipelines, echo)
+                flush(pipelines, echo, buffers)
                 last_flush = time.monotonic()
             stop.wait(max(0.0, every - (time.monotonic() - started)))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        flush(pipelines, echo)
+        flush(pipelines, echo, buffers)
     return polls
 
 
-def flush(pipelines: dict[str, Any], echo: Callable[[str], None]) -> list[str]:
-    """Normalize and load every extracted poll of each platform; returns the failed ones."""
+def extract_buffer(pipeline: Any, buffer: PollBuffer, echo: Callable[[str], None]) -> bool:
+    """Extract the polls in hand to a load package; False (said in one line) if that failed:
+    the polls stay in hand for the next try."""
+    try:
+        buffer.extract(pipeline)
+    except Exception as exc:
+        name = pipeline.pipeline_name.removeprefix("gst_")
+        echo(f"{name}: extract FAILED - {one_sentence(name, exc)} ({len(buffer)} polls kept)")
+        return False
+    return True
+
+
+def flush(
+    pipelines: dict[str, Any],
+    echo: Callable[[str], None],
+    buffers: dict[str, PollBuffer] | None = None,
+) -> list[str]:
+    """Extract the polls in hand (`buffers`), then normalize and load every extracted poll of
+    each platform; returns the failed ones."""
     failed = []
     for name, pipeline in pipelines.items():
+        if buffers and not extract_buffer(pipeline, buffers[name], echo):
+            failed.append(name)
         if not pipeline.list_extracted_load_packages():
             continue
         try:

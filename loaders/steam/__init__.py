@@ -86,6 +86,23 @@ class SteamPoll:
         )
         return payload
 
+    def call_each(
+        self, client: JsonClient, path: str, params: list[dict[str, Any]]
+    ) -> Iterator[Any]:
+        """`call` for each of `params`, `settings.CONCURRENT_CALLS` at a time (one app per call
+        adds up to a poll's time otherwise); in order, each result or the BadPayload/GaveUp it
+        raised."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(each: dict[str, Any]) -> Any:
+            try:
+                return self.call(client, path, each)
+            except (BadPayload, GaveUp) as exc:
+                return exc
+
+        with ThreadPoolExecutor(settings.CONCURRENT_CALLS, thread_name_prefix="gst-steam") as pool:
+            yield from pool.map(one, params)
+
     def quarantine(self, exc: Exception, endpoint: str, payload: Any = None) -> Any:
         log.warning("%s (quarantined)", exc)
         poll_stats(PLATFORM).add(quarantined=1)
@@ -243,14 +260,13 @@ def current_players(poll: SteamPoll) -> Iterator[Any]:
 
     def rows() -> Iterator[Any]:
         path = settings.CURRENT_PLAYERS_PATH
-        for appid in poll.tracked:
-            try:
-                payload = poll.call(poll.web, path, {"appid": appid})
-            except BadPayload as exc:
-                yield poll.quarantine(exc, path)
+        calls = [{"appid": appid} for appid in poll.tracked]
+        for appid, payload in zip(poll.tracked, poll.call_each(poll.web, path, calls), strict=True):
+            if isinstance(payload, BadPayload):
+                yield poll.quarantine(payload, path)
                 continue
-            except GaveUp as exc:
-                yield poll.gave_up(exc, path)
+            if isinstance(payload, GaveUp):
+                yield poll.gave_up(payload, path)
                 continue
             if payload is NOT_FOUND:
                 log.debug("%s %s: appid %s not found (404), skipped", PLATFORM, path, appid)

@@ -16,6 +16,9 @@ DETAILS_EVERY_MINUTES = 24 * 60
 # The Store throttles at ~200 requests / 5 minutes. Prices are reserved first; reviews and
 # app details share what is left and the stalest apps go first, the rest wait a poll.
 MAX_STORE_CALLS = 150
+#: Web API calls in flight at once in a poll (current players: one call per app); the HTTP
+#: session's connection pool holds as many
+CONCURRENT_CALLS = 4
 ROWS_PER_BATCH = 500  # one-call-per-app endpoints: rows per yielded arrow table
 # The product's game list: package data, a copy of the dbt seed `seeds/games.csv` (a test keeps
 # them identical), so an installed loader tracks the same apps as a checkout.

@@ -138,14 +138,31 @@ def test_environment_lookup_is_skipped_only_when_it_would_find_nothing(bare_env,
 
     assert environment_matters() is False
     assert PoliteSession("twitch").session.trust_env is False
-    for name, value in (("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "localhost"),
-                        ("REQUESTS_CA_BUNDLE", "/etc/ssl/ca.pem")):  # fmt: skip
-        monkeypatch.setenv(name, value)
-        assert environment_matters() is True, name
-        assert PoliteSession("twitch").session.trust_env is True
-        monkeypatch.delenv(name)
+    monkeypatch.setenv("no_proxy", "localhost")  # alone, it changes nothing
+    assert environment_matters() is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    assert environment_matters() is True
+    assert PoliteSession("twitch").session.trust_env is True
+    monkeypatch.delenv("HTTPS_PROXY")
     (bare_env / ".netrc").write_text("machine api.twitch.tv login x password y\n")
     assert environment_matters() is True
+
+
+@pytest.mark.parametrize("name", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_in_the_environment_is_set_on_the_session_once(bare_env, monkeypatch, name):
+    """What requests would read from the environment on every request, read once."""
+    import requests
+
+    from loaders.http import PoliteSession
+
+    monkeypatch.setenv(name, "/etc/ssl/bundle.pem")
+    session = PoliteSession("twitch").session
+    assert session.trust_env is False
+    ours = session.merge_environment_settings("https://api.twitch.tv/x", {}, None, None, None)
+    plain = requests.Session().merge_environment_settings(
+        "https://api.twitch.tv/x", {}, None, None, None
+    )
+    assert ours["verify"] == plain["verify"] == "/etc/ssl/bundle.pem"
 
 
 def test_a_proxy_in_the_environment_is_used(bare_env, monkeypatch):

@@ -441,3 +441,42 @@ def test_against_simulator(tmp_path, monkeypatch, faults):
     )
     total, gids, polls, patches = news[0]
     assert total > 50 and total == gids and polls == 1 and patches > 0
+
+
+def test_poll_buffer_carries_the_cadence_state_with_the_rows(api, tmp_path):
+    """Polls kept in a `PollBuffer` read and write the buffer's copy of the dlt state; its
+    extract writes that state in the load package with the rows, so the next buffer (next
+    flush, or next process) goes on from it."""
+    from loaders.pipeline import PollBuffer, load_extracted
+
+    serve(api)
+    pipeline = dlt.pipeline(
+        pipeline_name="gst_steam",
+        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+        dataset_name="raw_steam",
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    options = {
+        "web_api_base_url": api.url, "store_base_url": api.url, "appids": [730, 570],
+        "include_most_played": False, "seed_path": "/nonexistent/games.csv",
+    }  # fmt: skip
+
+    def reviews_calls() -> int:
+        return len([c for c in api.calls if c["path"].startswith("/appreviews/")])
+
+    buffer = PollBuffer(pipeline)
+    buffer.run(steam_source(**options))
+    api.date = DATE + timedelta(minutes=30)  # within the hour: nothing due
+    buffer.run(steam_source(**options))
+    assert reviews_calls() == 2 and len(buffer) == 2
+    assert buffer.extract(pipeline) and not buffer.extract(pipeline)  # emptied
+    rows, _ = load_extracted(pipeline)
+    assert rows["current_players"] == 4 and rows["reviews"] == 2
+
+    api.date = DATE + timedelta(minutes=40)
+    PollBuffer(pipeline).run(steam_source(**options))  # a new buffer: the loaded state
+    assert reviews_calls() == 2
+    api.date = DATE + timedelta(minutes=61)
+    PollBuffer(pipeline).run(steam_source(**options))
+    assert reviews_calls() == 4
+    assert query(pipeline, "select count(*) from polls") == [(2,)]  # one record per poll

@@ -348,3 +348,45 @@ def test_every_platform_reports_its_pages_and_rows(tmp_path, monkeypatch, fast_r
             assert sum(tables.values()) > 0 and tables == {
                 t: n for t, n in report.rows.items() if t != "quarantine"
             }, platform
+
+
+def test_a_poll_that_fails_leaves_the_buffer_as_it_was(tmp_path):
+    """A poll whose source raises keeps neither its rows nor its state changes; the polls
+    already in hand are extracted as they were."""
+    import dlt
+    import pyarrow as pa
+
+    from loaders.pipeline import PollBuffer
+
+    pipeline = dlt.pipeline(
+        pipeline_name="gst_twitch",
+        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+        dataset_name="raw_twitch",
+        pipelines_dir=str(tmp_path / "p"),
+    )
+
+    @dlt.source(name="twitch")
+    def polled(fail: bool):
+        @dlt.resource(name="streams", write_disposition="append")
+        def streams():
+            dlt.current.resource_state()["polls"] = dlt.current.resource_state().get("polls", 0) + 1
+            yield pa.table({"id": [1, 2]})
+            if fail:
+                raise RuntimeError("page 2 unreadable")
+
+        return streams
+
+    buffer = PollBuffer(pipeline)
+    buffer.run(polled(False))
+    with pytest.raises(Exception, match="page 2 unreadable"):
+        buffer.run(polled(True))
+    assert (len(buffer), buffer.rows) == (1, 2)
+    assert buffer.state["sources"]["twitch"]["resources"]["streams"] == {"polls": 1}
+    buffer.run(polled(False))
+    assert buffer.state["sources"]["twitch"]["resources"]["streams"] == {"polls": 2}
+    assert buffer.extract(pipeline)
+    pipeline.normalize()
+    pipeline.load().raise_on_failed_jobs()
+    with pipeline.sql_client() as client:
+        assert client.execute_sql("select count(*) from streams") == [(4,)]
+    assert pipeline.state["sources"]["twitch"]["resources"]["streams"] == {"polls": 2}
