@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from loaders import alerts, ledger, warehouse
-from loaders.records import PLATFORMS, POLL_RECORD, poll_id, poll_stats, reset_poll_stats
+from loaders.records import (
+    ARROW_BATCH_ROWS,
+    PLATFORMS,
+    POLL_RECORD,
+    poll_id,
+    poll_stats,
+    reset_poll_stats,
+)
 
 log = logging.getLogger("gst.pipeline")
 
@@ -270,7 +277,7 @@ def poll_records(platform: str, observed: Callable[[], Iterable[datetime | None]
 
 #: The arrow bytes of polls a `PollBuffer` holds before they are extracted (one load package
 #: each): bounds the loader's memory and the size of one delete-insert merge.
-BUFFER_BYTES = 64 * 2**20
+BUFFER_BYTES = 256 * 2**20  # a few polls of Twitch at 100k channels
 
 
 class PollBuffer:
@@ -368,8 +375,29 @@ class PollBuffer:
 
         def items(groups: list[tuple[Any, list[Any]]]) -> Iterator[Any]:
             for meta, tables in groups:
-                table = pa.concat_tables(tables, promote_options="permissive")
-                yield table if meta is None else DataItemWithMeta(meta, table)
+                for table in _merged(tables):
+                    yield table if meta is None else DataItemWithMeta(meta, table)
+
+        def _merged(tables: list[Any]) -> Iterator[Any]:
+            """Small tables (a poll of few channels) merged into tables of ARROW_BATCH_ROWS
+            or more; a table that large already passes as it is (no copy)."""
+            pending: list[Any] = []
+            rows = 0
+            for table in tables:
+                pending.append(table)
+                rows += table.num_rows
+                if rows >= ARROW_BATCH_ROWS:
+                    yield _concat(pending)
+                    pending, rows = [], 0
+            if pending:
+                yield _concat(pending)
+
+        def _concat(tables: list[Any]) -> Any:
+            return (
+                tables[0]
+                if len(tables) == 1
+                else pa.concat_tables(tables, promote_options="permissive")
+            )
 
         resources = []
         for name, groups in by_resource.items():
