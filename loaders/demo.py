@@ -1,8 +1,8 @@
 """`gst demo`: the whole job on one machine, offline.
 
 simulator (a subprocess, so it does not compete with the loaders for the GIL)
--> loaders (one poll of every platform every `poll_minutes` simulated minutes; each poll is
-extracted, and the polls of an increment are loaded together as a micro-batch)
+-> loaders (one poll of every platform every `poll_minutes` simulated minutes, kept in a
+`PollBuffer`; the polls of an increment are extracted and loaded together as a micro-batch)
 -> dbt seed, then per increment the snapshot inputs and `dbt snapshot`, so snapshots hold
 real history -> validate raw -> full `dbt build` -> validate gold -> `dbt docs generate`
 -> a summary.
@@ -13,13 +13,14 @@ simulator's admin endpoint between polls, exactly like time passing for a real p
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -152,18 +153,18 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
 
 
 class _PollClock:
-    """The simulated clock of polls extracted in batches (see `_collect`).
+    """The simulated clock of the polls of an increment (see `_poll_increment`).
 
-    Each platform extracts a batch of polls one after the other; poll `i` of every platform
-    must see the simulator at `i` polls past the start. A platform about to send the first
-    request of poll `i` waits here until the clock is there, and the clock moves one poll on
-    only once every platform has finished the poll before (started a later one, or its batch)."""
+    Each platform runs its polls one after the other; poll `i` of every platform must see the
+    simulator at `i` polls past the start. A platform about to start poll `i` waits here until
+    the clock is there, and the clock moves one poll on only once every platform has finished
+    the poll before."""
 
-    def __init__(self, sim: SimulatorProcess, names: list[str], minutes: int):
-        self._sim, self._minutes = sim, minutes
+    def __init__(self, advance: Callable[[], None], names: list[str], at: int):
+        self._advance = advance
         self._cond = threading.Condition()
-        self.at = 0  # polls elapsed on the simulator's clock
-        self._reached = dict.fromkeys(names, 0)  # the poll each platform is at
+        self.at = at  # polls elapsed on the simulator's clock
+        self._reached = dict.fromkeys(names, at)  # the poll each platform is at
 
     def wait_for(self, name: str, poll: int) -> None:
         with self._cond:
@@ -180,19 +181,74 @@ class _PollClock:
 
     def _catch_up(self) -> None:
         while self.at < min(self._reached.values()):
-            self._sim.advance(self._minutes)
+            self._advance()
             self.at += 1
             self._cond.notify_all()
+
+
+def _start_polling_process() -> None:
+    """The polling process's start: the imports a poll needs, made once and in one thread
+    (libraries that import lazily, as dlt pulls in pandas, are not safe to import from several
+    threads at once), and a short GIL switch interval: Steam's poll is a chain of short
+    requests, and while one waits on the simulator the other platforms' threads would hold
+    the GIL for the default 5 ms."""
+    import importlib
+
+    from loaders.pipeline import SOURCES
+
+    for module in ("pandas", "pyarrow", "dlt.common.pipeline", "dlt.extract.pipe_iterator",
+                   "dlt.extract.source", *(module for module, _ in SOURCES.values())):  # fmt: skip
+        importlib.import_module(module)
+    sys.setswitchinterval(0.0005)
+
+
+def _poll_increment(
+    base_url: str, minutes: int, polls: range, states: dict[str, dict[str, Any]]
+) -> dict[str, tuple[PollBuffer, list[str]]]:
+    """In the polling process: `polls` of every platform (`states`: each pipeline's dlt
+    state), side by side in threads, in step with the simulated clock (which stands at
+    `polls.start`). Returns each platform's `PollBuffer` and the failed polls, in one line each
+    (a failed poll is reported, the demo goes on)."""
+    import requests
+
+    session = requests.Session()
+
+    def advance() -> None:
+        response = session.post(f"{base_url}/_sim/advance", params={"minutes": minutes}, timeout=30)
+        response.raise_for_status()
+
+    clock = _PollClock(advance, list(states), polls.start)
+    failed: dict[str, list[str]] = {name: [] for name in states}
+
+    def collect(name: str) -> PollBuffer:
+        buffer = PollBuffer(name, states[name])
+        for poll in polls:
+            clock.wait_for(name, poll)
+            reset_poll_stats(name)
+            try:
+                buffer.run(make_source(name))
+            except ConfigError:
+                raise
+            except Exception as exc:
+                failed[name].append(f"poll {poll + 1} failed: {one_sentence(name, exc)}")
+            finally:
+                clock.done(name, poll + 1)
+        return buffer
+
+    with ThreadPoolExecutor(len(states), thread_name_prefix="gst-poll") as pool:
+        buffers = dict(zip(states, pool.map(collect, states), strict=True))
+    return {name: (buffers[name], failed[name]) for name in states}
 
 
 def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> dict:
     """Poll every platform each `poll_minutes` of simulated time; load and snapshot per
     increment. Returns the seconds spent per step (collect, load, snapshots).
 
-    The four platforms poll side by side in threads, in step with the simulated clock
-    (`_PollClock`), each into a `PollBuffer` per increment (no dlt cost per poll). While the
-    next increment is being polled, the one in hand is extracted and loaded (one load package
-    per platform: the four dlt pipelines are independent) and snapshotted."""
+    The polls run in a second process (`_poll_increment`), so they use the second core while
+    this one loads and snapshots: the four platforms side by side in threads, in step with the
+    simulated clock, each into a `PollBuffer` per increment (no dlt cost per poll). While the
+    next increment is being polled, the one in hand is extracted and loaded here (one load
+    package per platform: the four dlt pipelines are independent) and snapshotted."""
     names = ["chzzk", "soop", "twitch", "steam"]
     pipelines = {name: make_pipeline(name, cfg.target) for name in names}
     for pipeline in pipelines.values():
@@ -205,25 +261,6 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     manifest = dbt("parse", target=cfg.target, quiet=True)  # parsed once for the snapshots
     times["dbt"] = time.monotonic() - tick  # the final build adds to it
     t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
-    clock = _PollClock(sim, names, cfg.poll_minutes)
-
-    states: dict[str, Any] = dict.fromkeys(names)  # the dlt state the last increment ended with
-
-    def collect(name: str, batch: range, buffer: PollBuffer | None = None) -> PollBuffer:
-        buffer = buffer or PollBuffer(pipelines[name], states[name])
-        for poll in batch:
-            clock.wait_for(name, poll)
-            reset_poll_stats(name)
-            try:
-                buffer.run(make_source(name))
-            except ConfigError:
-                raise
-            except Exception as exc:  # a failed poll is reported, the demo goes on
-                echo(f"    [yellow]{name} poll {poll + 1} failed: {one_sentence(name, exc)}")
-            finally:
-                clock.done(name, poll + 1)
-        states[name] = buffer.state
-        return buffer
 
     def load(name: str, buffer: PollBuffer) -> bool:
         with ledger.run("load", cfg.target, platform=name) as entry:
@@ -235,47 +272,43 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     batches = [
         range(start, min(polls, start + per_increment)) for start in range(0, polls, per_increment)
     ]
-    previous = sys.getswitchinterval()
-    # Steam's poll is a chain of short requests; while one waits on the simulator other
-    # threads take the GIL, and the default 5 ms switch interval would delay every reply.
-    sys.setswitchinterval(0.0005)
-    workers = len(names)
-    try:
-        with (
-            ThreadPoolExecutor(workers, thread_name_prefix="gst-poll") as pollers,
-            ThreadPoolExecutor(workers, thread_name_prefix="gst-load") as loaders,
-        ):
+    states = {name: pipelines[name].state for name in names}
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
+    with (
+        ProcessPoolExecutor(1, mp_context=spawn, initializer=_start_polling_process) as poller,
+        ThreadPoolExecutor(len(names), thread_name_prefix="gst-load") as loaders,
+    ):
+        tick = time.monotonic()
+        job = poller.submit(_poll_increment, sim.base_url, cfg.poll_minutes, batches[0], states)
+        for index, batch in enumerate(batches):
+            polled = job.result()
+            times["collect"] += time.monotonic() - tick
             tick = time.monotonic()
-            # The first poll runs one platform at a time: libraries that import lazily (dlt
-            # pulls in pandas on first use) are not safe to import from several threads at
-            # once. The first load likewise.
-            first = {name: collect(name, range(1)) for name in names}
-            rest = range(1, batches[0].stop)
-            jobs = {name: pollers.submit(collect, name, rest, first[name]) for name in names}
-            for index, batch in enumerate(batches):
-                buffers = {name: job.result() for name, job in jobs.items()}
-                times["collect"] += time.monotonic() - tick
-                tick = time.monotonic()
-                # the next increment is polled while this one is loaded and snapshotted
-                following = batches[index + 1] if index + 1 < len(batches) else range(0)
-                jobs = {name: pollers.submit(collect, name, following) for name in names}
-                mapper = loaders.map if index else map  # the first load: as above
-                done = mapper(load, names, [buffers[name] for name in names])
-                failed = [name for name, ok in zip(names, done, strict=True) if not ok]
-                if failed:
-                    raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
-                times["load"] += time.monotonic() - tick
-                tick = time.monotonic()
-                _snapshot(cfg.target, manifest)
-                times["snapshots"] += time.monotonic() - tick
-                tick = time.monotonic()
-                hours = batch.stop * cfg.poll_minutes / 60
-                echo(
-                    f"    {hours:5.0f} simulated hours loaded and snapshotted "
-                    f"({time.monotonic() - t0:.0f}s)"
+            for name in names:
+                for line in polled[name][1]:
+                    echo(f"    [yellow]{name} {line}")
+            # the next increment is polled while this one is loaded and snapshotted
+            if index + 1 < len(batches):
+                states = {name: polled[name][0].state for name in names}
+                following = batches[index + 1]
+                job = poller.submit(
+                    _poll_increment, sim.base_url, cfg.poll_minutes, following, states
                 )
-    finally:
-        sys.setswitchinterval(previous)
+            mapper = loaders.map if index else map  # the first load: one at a time, as above
+            done = mapper(load, names, [polled[name][0] for name in names])
+            failed = [name for name, ok in zip(names, done, strict=True) if not ok]
+            if failed:
+                raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
+            times["load"] += time.monotonic() - tick
+            tick = time.monotonic()
+            _snapshot(cfg.target, manifest)
+            times["snapshots"] += time.monotonic() - tick
+            tick = time.monotonic()
+            hours = batch.stop * cfg.poll_minutes / 60
+            echo(
+                f"    {hours:5.0f} simulated hours loaded and snapshotted "
+                f"({time.monotonic() - t0:.0f}s)"
+            )
     return times
 
 

@@ -294,20 +294,37 @@ class PollBuffer:
     before it stay in hand. Each poll that got an answer is recorded in
     `raw_<platform>.polls` (`poll_records`)."""
 
-    def __init__(self, pipeline: Any, state: dict[str, Any] | None = None) -> None:
+    def __init__(self, platform: str, state: dict[str, Any]) -> None:
         import copy
 
-        self.platform = pipeline.pipeline_name.removeprefix("gst_")
-        #: the pipeline state the polls read and write: the pipeline's, or the state another
-        #: buffer of the same pipeline ended with (polls go on where it stopped)
-        self.state = copy.deepcopy(state if state is not None else pipeline.state)
-        self.source: Any = None  # the newest poll's source: its schema and resource hints
+        self.platform = platform
+        #: the pipeline state the polls read and write: the pipeline's (`pipeline.state`), or
+        #: the state another buffer of the same pipeline ended with (polls go on from there)
+        self.state = copy.deepcopy(state)
+        # from the newest poll's source: its name, schema and each resource's (section, hints)
+        self.source_name: str | None = None
+        self.schema: Any = None
+        self.hints: dict[str, tuple[str, Any]] = {}
         self.tables: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
         self.observed: list[datetime] = []
         self.polls = self.rows = self.nbytes = 0
 
     def __len__(self) -> int:
         return self.polls
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the demo polls in a second process): dlt's Schema goes as its dict."""
+        state = self.__dict__.copy()
+        if self.schema is not None:
+            state["schema"] = self.schema.to_dict()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from dlt.common.schema import Schema
+
+        if state["schema"] is not None:
+            state["schema"] = Schema.from_dict(state["schema"], bump_version=False)
+        self.__dict__.update(state)
 
     @property
     def full(self) -> bool:
@@ -355,7 +372,10 @@ class PollBuffer:
             self.tables.setdefault(key, (meta, []))[1].extend(tables)
             self.rows += sum(t.num_rows for t in tables)
             self.nbytes += sum(t.nbytes for t in tables)
-        self.state, self.source = state, source
+        self.state, self.source_name, self.schema = state, source.name, source.schema
+        for resource in source.resources.selected.values():
+            hints = dict(resource._hints) if resource._hints else None  # noqa: SLF001
+            self.hints[resource.name] = (resource.section, hints)
         self.polls += 1
         if stats.observed_at is not None:
             self.observed.append(stats.observed_at)
@@ -363,7 +383,7 @@ class PollBuffer:
     def extract(self, pipeline: Any) -> bool:
         """One `extract` of every poll in hand (one load package), with the resources' state;
         empties the buffer. False when there was nothing to extract."""
-        if self.source is None:
+        if self.schema is None:
             return False
         import pyarrow as pa
         from dlt.extract.items import DataItemWithMeta
@@ -401,14 +421,12 @@ class PollBuffer:
 
         resources = []
         for name, groups in by_resource.items():
-            original = self.source.resources[name]
-            hints = dict(original._hints) if original._hints else None  # noqa: SLF001
+            section, hints = self.hints[name]
             resources.append(
-                DltResource.from_data(items(groups), name=name, section=original.section,
-                                      hints=hints)
-            )  # fmt: skip
-        observed, source_name = list(self.observed), self.source.name
-        resources_state = self.state.get("sources", {}).get(source_name, {}).get("resources")
+                DltResource.from_data(items(groups), name=name, section=section, hints=hints)
+            )
+        observed = list(self.observed)
+        resources_state = self.state.get("sources", {}).get(self.source_name, {}).get("resources")
 
         def records() -> Iterator[datetime]:
             import dlt
@@ -418,8 +436,8 @@ class PollBuffer:
             yield from observed
 
         resources.append(poll_records(self.platform, records))
-        pipeline.extract(resources, schema=self.source.schema)
-        self.source, self.tables, self.observed = None, {}, []
+        pipeline.extract(resources, schema=self.schema)
+        self.schema, self.tables, self.observed = None, {}, []
         self.polls = self.rows = self.nbytes = 0
         return True
 
@@ -429,7 +447,7 @@ def load_sequence(pipeline: Any, sources: Iterable[Any]) -> tuple[dict[str, int]
     each) into a `PollBuffer`, extract it (one load package per `BUFFER_BYTES` of polls), then
     normalize and load them together and count the rows (see `load_extracted`)."""
     finish_pending(pipeline)
-    buffer = PollBuffer(pipeline)
+    buffer = PollBuffer(pipeline.pipeline_name.removeprefix("gst_"), pipeline.state)
     with contextlib.closing(iter(sources)) as polls:
         for source in polls:
             buffer.run(source)
@@ -589,7 +607,7 @@ def run_poll(
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    buffers = {name: PollBuffer(pipelines[name]) for name in names}
+    buffers = {name: PollBuffer(name, pipelines[name].state) for name in names}
     polls, last_flush = 0, time.monotonic()
     try:
         while not stop.is_set():

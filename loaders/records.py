@@ -59,7 +59,7 @@ def observed_at_from_response(response: Any) -> datetime:
 
 
 #: each raw schema's record of the polls themselves, one row per poll and observation table
-#: (`pipeline.extract_poll`; loaders/raw_tables.md): written also when a poll sees nobody live
+#: (`pipeline.poll_records`; loaders/raw_tables.md): written also when a poll sees nobody live
 POLL_RECORD = "polls"
 
 

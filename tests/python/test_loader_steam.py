@@ -464,7 +464,7 @@ def test_poll_buffer_carries_the_cadence_state_with_the_rows(api, tmp_path):
     def reviews_calls() -> int:
         return len([c for c in api.calls if c["path"].startswith("/appreviews/")])
 
-    buffer = PollBuffer(pipeline)
+    buffer = PollBuffer("steam", pipeline.state)
     buffer.run(steam_source(**options))
     api.date = DATE + timedelta(minutes=30)  # within the hour: nothing due
     buffer.run(steam_source(**options))
@@ -474,9 +474,9 @@ def test_poll_buffer_carries_the_cadence_state_with_the_rows(api, tmp_path):
     assert rows["current_players"] == 4 and rows["reviews"] == 2
 
     api.date = DATE + timedelta(minutes=40)
-    PollBuffer(pipeline).run(steam_source(**options))  # a new buffer: the loaded state
+    PollBuffer("steam", pipeline.state).run(steam_source(**options))  # a new buffer: the loaded state
     assert reviews_calls() == 2
     api.date = DATE + timedelta(minutes=61)
-    PollBuffer(pipeline).run(steam_source(**options))
+    PollBuffer("steam", pipeline.state).run(steam_source(**options))
     assert reviews_calls() == 4
     assert query(pipeline, "select count(*) from polls") == [(2,)]  # one record per poll

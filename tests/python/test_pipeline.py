@@ -376,7 +376,7 @@ def test_a_poll_that_fails_leaves_the_buffer_as_it_was(tmp_path):
 
         return streams
 
-    buffer = PollBuffer(pipeline)
+    buffer = PollBuffer("twitch", pipeline.state)
     buffer.run(polled(False))
     with pytest.raises(Exception, match="page 2 unreadable"):
         buffer.run(polled(True))
