@@ -277,7 +277,7 @@ def poll_records(platform: str, observed: Callable[[], Iterable[datetime | None]
 
 #: The arrow bytes of polls a `PollBuffer` holds before they are extracted (one load package
 #: each): bounds the loader's memory and the size of one delete-insert merge.
-BUFFER_BYTES = 256 * 2**20  # a few polls of Twitch at 100k channels
+BUFFER_BYTES = 64 * 2**20  # about a poll of Twitch at 100k channels (54 MB)
 
 
 class PollBuffer:
