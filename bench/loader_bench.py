@@ -21,7 +21,10 @@ processes (start to exit), and the loader's median per-poll overhead: a poll's t
 time in HTTP (from sending a request to its response being read and parsed, via
 `loaders.http`'s request/response hooks), over polls 2..N (the first pays the imports); and at
 each `--memory-channels` size, one `gst poll` of `--memory-polls` polls (default 100, flushing
-every `--memory-flush-every`) with its peak RSS after poll 10 and after the last poll.
+every `--memory-flush-every`) with its peak RSS after poll 10 and after the last poll, the peak of
+the second half of the polls against the first half's (the kernel's peak is reset at the middle
+poll; both halves hold flushes, the first 10 polls none), and its RSS after the first and the
+last flush.
 
     python bench/loader_bench.py                    # 100k channels + memory at 10k / 100k
     python bench/loader_bench.py --channels 20000 --memory-channels '' --polls 5   # quick run
@@ -486,6 +489,16 @@ class Replay:
         self.proc.wait(timeout=10)
 
 
+def _reset_peak() -> bool:
+    """Start the kernel's peak resident set size (VmHWM) of this process again from its
+    current size (Linux: `5` to /proc/self/clear_refs); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def _rss_kb() -> tuple[int, int]:
     """(current, peak) resident set size of this process in KiB."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
@@ -508,12 +521,17 @@ def child_poll(polls: int, flush_every: str) -> dict[str, Any]:
     )
     marks: list[tuple[float, float, int, int]] = []  # (time, http seconds, rss, peak) per poll
     rows: dict[str, int] = {}
+    flushed_kb: list[int] = []  # resident memory right after each flush
+    half_peak_kb: list[int] = []  # the peak of the first half of the polls (see below)
     echo = typer.echo
 
     def noting_echo(message: Any = None, *args: Any, **kwargs: Any) -> None:
         if isinstance(message, str) and message.startswith("twitch: polled"):
             marks.append((time.perf_counter(), spent[0], *_rss_kb()))
+            if len(marks) == polls // 2 and _reset_peak():
+                half_peak_kb.append(marks[-1][3])  # then the peak starts again from here
         elif isinstance(message, str) and message.startswith("twitch: loaded"):
+            flushed_kb.append(_rss_kb()[0])
             for table, n in re.findall(r"(\w+) (\d+)", message.split(" loaded ", 1)[1]):
                 rows[table] = rows.get(table, 0) + int(n)
         echo(message, *args, err=True, **kwargs)
@@ -536,7 +554,7 @@ def child_poll(polls: int, flush_every: str) -> dict[str, Any]:
         "rows": sum(rows.values()), "polls": len(marks), "seconds": seconds,
         "poll_s": [t for t, _ in intervals], "http_s": [h for _, h in intervals],
         "rss_kb": [m[2] for m in marks], "peak_kb": [m[3] for m in marks],
-        "maxrss_kb": _peak_kb(),
+        "maxrss_kb": _peak_kb(), "flushed_kb": flushed_kb, "half_peak_kb": half_peak_kb,
     }  # fmt: skip
 
 
@@ -789,6 +807,17 @@ def bench_poll_memory(
         "ratio": run["peak_kb"][-1] / run["peak_kb"][early],
         "loader_s": run["wall_s"],
     }  # fmt: skip
+    # Growth with the number of polls, flushes on both sides: the peak of the second half of
+    # the polls against the peak of the first (the first 10 polls hold no flush, whose own
+    # transient memory is not growth), and resident memory after the first and last flush.
+    if run["half_peak_kb"]:
+        row["peak_mb_first_half"] = run["half_peak_kb"][0] / 1024
+        row["peak_mb_second_half"] = run["peak_kb"][-1] / 1024
+        row["half_ratio"] = run["peak_kb"][-1] / run["half_peak_kb"][0]
+    if run["flushed_kb"]:
+        row["flushes"] = len(run["flushed_kb"])
+        row["rss_mb_after_first_flush"] = run["flushed_kb"][0] / 1024
+        row["rss_mb_after_last_flush"] = run["flushed_kb"][-1] / 1024
     print(bench_line("poll_memory", **{k: v for k, v in row.items() if k != "benchmark"}))
     return row
 
