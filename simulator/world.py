@@ -476,8 +476,19 @@ class World:
         """Current players per app at second ``t`` (integers), streamer effect included.
 
         Noise is that of a count: relative s.d. sqrt(noise^2 + count_dispersion / expected),
-        so it shrinks with the game's size, times the unobserved shocks of ``shock``.
+        so it shrinks with the game's size, times the unobserved shocks of ``shock``. Every app
+        at once, and the last few instants are kept (read-only): a Steam poll asks for each
+        tracked app in turn at the same instant.
         """
+        return self._players_at(t)
+
+    @lru_cache(maxsize=4)  # noqa: B019 - one World per simulator, kept for its life
+    def _players_at(self, t: int) -> np.ndarray:
+        out = self._players(t)
+        out.flags.writeable = False
+        return out
+
+    def _players(self, t: int) -> np.ndarray:
         minute = t // 60
         expected = self.expected_players(t)
         k = self.knobs
