@@ -474,7 +474,7 @@ def test_poll_buffer_carries_the_cadence_state_with_the_rows(api, tmp_path):
     assert rows["current_players"] == 4 and rows["reviews"] == 2
 
     api.date = DATE + timedelta(minutes=40)
-    PollBuffer("steam", pipeline.state).run(steam_source(**options))  # a new buffer: the loaded state
+    PollBuffer("steam", pipeline.state).run(steam_source(**options))  # new buffer, loaded state
     assert reviews_calls() == 2
     api.date = DATE + timedelta(minutes=61)
     PollBuffer("steam", pipeline.state).run(steam_source(**options))
