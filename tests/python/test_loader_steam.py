@@ -143,9 +143,9 @@ def serve(api: FakeApi, chart: list[int] = (730, 570, 578080)) -> None:
         api.routes[f"/appreviews/{appid}"] = reviews_route
 
 
-def make_pipeline(tmp_path):
+def make_pipeline(tmp_path, name: str = "t_steam"):
     return dlt.pipeline(
-        pipeline_name="t_steam",
+        pipeline_name=name,
         destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
         dataset_name="raw_steam",
         pipelines_dir=str(tmp_path / "p"),
@@ -450,12 +450,7 @@ def test_poll_buffer_carries_the_cadence_state_with_the_rows(api, tmp_path):
     from loaders.pipeline import PollBuffer, load_extracted
 
     serve(api)
-    pipeline = dlt.pipeline(
-        pipeline_name="gst_steam",
-        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
-        dataset_name="raw_steam",
-        pipelines_dir=str(tmp_path / "p"),
-    )
+    pipeline = make_pipeline(tmp_path, "gst_steam")  # the loader's name: its platform
     options = {
         "web_api_base_url": api.url, "store_base_url": api.url, "appids": [730, 570],
         "include_most_played": False, "seed_path": "/nonexistent/games.csv",
