@@ -4,6 +4,9 @@ Each platform lives under a path prefix of one local server (``/chzzk-openapi``,
 ``/chzzk-service``, ``/soop-openapi``, ``/soop-web``, ``/soop-search``, ``/twitch-auth``,
 ``/twitch-api``, ``/steam-web-api``, ``/steam-store``) so a loader only swaps its base URL.
 The admin endpoints ``/_sim/advance``, ``/_sim/now`` and ``/_sim/truth`` drive the clock.
+A request with the header ``X-Sim-Time: <epoch seconds>`` is answered as of that instant
+instead (the world is a function of time): pollers that keep their own clocks, as the demo's
+polling processes do, share one simulator without waiting for each other.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import math
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -97,6 +102,11 @@ class Payload:
     obj: Any
     items: list | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+#: instants whose request attempts are remembered (the shared clock clears them as it moves;
+#: requests with their own instant, ``X-Sim-Time``, keep the newest ones)
+ATTEMPT_INSTANTS = 64
 
 
 class _Bucket:
@@ -193,7 +203,8 @@ class Simulator:
             )
         self.seed, self.faults = int(seed), float(faults)
         self.world = World(seed=seed, channels=channels, knobs=WorldKnobs(**world_knobs))
-        self._now = self._start = _parse_start(start)
+        self._shared_now = self._start = _parse_start(start)
+        self._instant = threading.local()  # a request's own instant (``X-Sim-Time``)
         self.host, self.port = host, port
         self.slow_seconds, self.max_faulty_attempts = slow_seconds, max_faulty_attempts
         self.twitch_token_ttl = twitch_token_ttl
@@ -208,7 +219,7 @@ class Simulator:
         self._buckets: dict[str, _Bucket] = {}
         self._store_bucket = _Bucket(steam_store_rate_limit, steam_store_rate_window)
         self._tokens: dict[str, tuple[str, int]] = {}
-        self._attempts: dict[tuple[int, str], int] = {}
+        self._attempts: dict[int, dict[str, int]] = {}  # per instant: attempts per request
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -246,6 +257,34 @@ class Simulator:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def _now(self) -> int:
+        """The simulated instant (epoch seconds) the current request is answered at."""
+        own = getattr(self._instant, "now", None)
+        return self._shared_now if own is None else own
+
+    def instant_of(self, header: str | None) -> int | None:
+        """The instant an ``X-Sim-Time`` header asks for (epoch seconds, not before the start);
+        none without the header."""
+        if header is None:
+            return None
+        try:
+            instant = int(header)
+        except ValueError:
+            raise ValueError(f"X-Sim-Time must be epoch seconds, got {header!r}") from None
+        if instant < self._start:
+            raise ValueError(f"X-Sim-Time {instant} is before the simulation's start {self._start}")
+        return instant
+
+    @contextmanager
+    def at(self, instant: int | None) -> Iterator[None]:
+        """Answer this thread's requests as of ``instant`` (none: the shared clock)."""
+        self._instant.now = instant
+        try:
+            yield
+        finally:
+            self._instant.now = None
+
+    @property
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._now, UTC)
 
@@ -254,7 +293,7 @@ class Simulator:
         if minutes < 0:
             raise ValueError("simulator: cannot advance the clock backwards")
         with self._lock:
-            self._now += int(round(minutes * 60))
+            self._shared_now += int(round(minutes * 60))
             self._attempts.clear()
         return self.now
 
@@ -341,8 +380,11 @@ class Simulator:
             return None
         key = f"{method} {target} {body!r}"
         with self._lock:
-            attempt = self._attempts.get((self._now, key), 0)
-            self._attempts[(self._now, key)] = attempt + 1
+            seen = self._attempts.setdefault(self._now, {})
+            attempt = seen.get(key, 0)
+            seen[key] = attempt + 1
+            while len(self._attempts) > ATTEMPT_INSTANTS:  # clocks of X-Sim-Time move on
+                del self._attempts[min(self._attempts)]
         return self.fault_for(method, target, body, attempt)
 
     def fault_for(
@@ -1204,11 +1246,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
+        sim: Simulator = self.server.sim  # type: ignore[attr-defined]
+        try:
+            instant = sim.instant_of(self.headers.get("X-Sim-Time"))
+        except ValueError as exc:
+            self._answer(method, Reply(400, {"error": str(exc)}))
+            return
+        with sim.at(instant):  # the Date header too
+            self._answer(method, None)
+
+    def _answer(self, method: str, reply: Reply | None) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         sim: Simulator = self.server.sim  # type: ignore[attr-defined]
         try:
-            reply = sim.handle(method, self.path, self.headers, body)
+            reply = reply or sim.handle(method, self.path, self.headers, body)
         except Exception as exc:  # a simulator bug must not look like a platform answer
             reply = Reply(599, {"error": "simulator error", "detail": repr(exc)})
         if reply.delay:

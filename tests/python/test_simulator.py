@@ -398,6 +398,33 @@ def test_date_header_is_simulated_and_moves_with_advance(http):
         assert truth["streamers"] == s.truth()["streamers"]
 
 
+def test_a_request_can_ask_for_its_own_instant(http):
+    """`X-Sim-Time` answers one request as of that instant, as if the clock stood there, and
+    leaves the shared clock alone (the demo's polling processes each keep their own clock)."""
+    with (
+        Simulator(seed=5, channels=40, start="2026-11-02T00:00:00Z") as s,
+        Simulator(seed=5, channels=40, start="2026-11-02T00:00:00Z") as clocked,
+    ):
+        env = s.env()
+        url = env["SOURCES__SOOP__WEB_BASE_URL"] + "/api/main_broad_list_api.php?pageNo=1"
+        later = int(datetime(2026, 11, 2, 13, 30, tzinfo=UTC).timestamp())
+        asked = http.get(url, headers={"X-Sim-Time": str(later)})
+        assert parsedate_to_datetime(asked.headers["Date"]) == datetime(
+            2026, 11, 2, 13, 30, tzinfo=UTC
+        )
+        assert s.now == datetime(2026, 11, 2, tzinfo=UTC)  # the shared clock did not move
+        plain = http.get(url)
+        assert parsedate_to_datetime(plain.headers["Date"]) == datetime(2026, 11, 2, tzinfo=UTC)
+        clocked.advance(13 * 60 + 30)  # the same instant on a clock moved by the admin endpoint
+        same = http.get(
+            clocked.env()["SOURCES__SOOP__WEB_BASE_URL"] + "/api/main_broad_list_api.php?pageNo=1"
+        )
+        assert asked.json() == same.json() != plain.json()
+        for bad, why in (("noon", "epoch seconds"), (str(later - 86_400), "before the simulation")):
+            refused = http.get(url, headers={"X-Sim-Time": bad})
+            assert refused.status_code == 400 and why in refused.json()["error"]
+
+
 def _fetch_all(s: Simulator, http: requests.Session) -> list[bytes]:
     env = s.env()
     auth = {
