@@ -72,8 +72,10 @@ class SteamPoll:
         include_most_played: bool,
         price_chunk_size: int,
         max_store_calls: int,
+        concurrent_calls: int = settings.CONCURRENT_CALLS,
     ) -> None:
         self.web, self.store, self.http, self.clock = web, store, http, clock
+        self.concurrent_calls = max(1, concurrent_calls)
         self.appids, self.seed_path = appids, seed_path
         self.include_most_played = include_most_played
         self.price_chunk_size, self.max_store_calls = price_chunk_size, max_store_calls
@@ -89,7 +91,7 @@ class SteamPoll:
     def call_each(
         self, client: JsonClient, path: str, params: list[dict[str, Any]]
     ) -> Iterator[Any]:
-        """`call` for each of `params`, `settings.CONCURRENT_CALLS` at a time (one app per call
+        """`call` for each of `params`, `concurrent_calls` at a time (one app per call
         adds up to a poll's time otherwise); in order, each result or the BadPayload/GaveUp it
         raised."""
         from concurrent.futures import ThreadPoolExecutor
@@ -100,7 +102,10 @@ class SteamPoll:
             except (BadPayload, GaveUp) as exc:
                 return exc
 
-        with ThreadPoolExecutor(settings.CONCURRENT_CALLS, thread_name_prefix="gst-steam") as pool:
+        if self.concurrent_calls == 1:
+            yield from map(one, params)
+            return
+        with ThreadPoolExecutor(self.concurrent_calls, thread_name_prefix="gst-steam") as pool:
             yield from pool.map(one, params)
 
     def quarantine(self, exc: Exception, endpoint: str, payload: Any = None) -> Any:
@@ -187,6 +192,7 @@ def steam_source(
     details_every_minutes: float = settings.DETAILS_EVERY_MINUTES,
     news_every_minutes: float = settings.NEWS_EVERY_MINUTES,
     max_store_calls: int = settings.MAX_STORE_CALLS,
+    concurrent_calls: int = settings.CONCURRENT_CALLS,
     max_attempts: int = 6,
     backoff_seconds: float = 2.0,
     max_wait_seconds: float = 60.0,
@@ -213,6 +219,7 @@ def steam_source(
         include_most_played=include_most_played,
         price_chunk_size=price_chunk_size,
         max_store_calls=max_store_calls,
+        concurrent_calls=concurrent_calls,
     )
     return (
         most_played(poll),

@@ -17,7 +17,9 @@ DETAILS_EVERY_MINUTES = 24 * 60
 # app details share what is left and the stalest apps go first, the rest wait a poll.
 MAX_STORE_CALLS = 150
 #: Web API calls in flight at once in a poll (current players: one call per app); the HTTP
-#: session's connection pool holds as many
+#: session's connection pool holds as many. Source config `concurrent_calls`
+#: (SOURCES__STEAM__CONCURRENT_CALLS): 1 against a server on the same machine, where waiting is
+#: short and threads only cost CPU (the demo's simulator)
 CONCURRENT_CALLS = 4
 ROWS_PER_BATCH = 500  # one-call-per-app endpoints: rows per yielded arrow table
 # The product's game list: package data, a copy of the dbt seed `seeds/games.csv` (a test keeps

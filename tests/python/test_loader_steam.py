@@ -232,9 +232,11 @@ def test_seed_file_adds_tracked_apps(api, tmp_path):
     ]
 
 
-def test_result_42_404_success_false(api, tmp_path):
+@pytest.mark.parametrize("calls", [1, 4])
+def test_result_42_404_success_false(api, tmp_path, calls):
+    """The same rows whether the calls go one at a time or `concurrent_calls` at once."""
     serve(api)
-    pipeline = run(api, make_pipeline(tmp_path), appids=[730, 42, 404, 999])
+    pipeline = run(api, make_pipeline(tmp_path), appids=[730, 42, 404, 999], concurrent_calls=calls)
     players = query(
         pipeline, "select appid, player_count, result from current_players order by appid"
     )
