@@ -391,10 +391,21 @@ def fetch_json(
     return parsed_body(response, platform), response
 
 
+@functools.cache
+def runtime_configuration() -> Any:
+    """dlt's runtime configuration, resolved once per process: a RESTClient resolves it
+    itself otherwise, once per client, i.e. per poll (~6 ms of providers' look-ups)."""
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.configuration.specs import RuntimeConfiguration
+
+    return resolve_configuration(RuntimeConfiguration())
+
+
 class JsonClient(RESTClient):
     """RESTClient whose pages are parsed by `parsed_body` (a clear BadPayload, parsed once)."""
 
     def __init__(self, platform: str, base_url: str, session: Session, **kwargs: Any) -> None:
+        kwargs.setdefault("config", runtime_configuration())
         super().__init__(base_url=base_url, session=session, **kwargs)
         self.platform = platform
 
