@@ -1,14 +1,16 @@
 """`gst demo`: the whole job on one machine, offline.
 
 simulator (a subprocess, so it does not compete with the loaders for the GIL)
--> loaders (one poll of every platform every `poll_minutes` simulated minutes, kept in a
-`PollBuffer`; the polls of an increment are extracted and loaded together as a micro-batch)
+-> loaders (one poll of every platform every `poll_minutes` simulated minutes, in polling
+processes, kept in a `PollBuffer`; the polls of an increment are extracted and loaded together
+as a micro-batch)
 -> dbt seed, then per increment the snapshot inputs and `dbt snapshot`, so snapshots hold
 real history -> validate raw -> full `dbt build` -> validate gold -> `dbt docs generate`
 -> a summary.
 
-The loaders do not know about the simulated clock: the demo advances it through the
-simulator's admin endpoint between polls, exactly like time passing for a real poller.
+The loaders do not know about the simulated clock: the demo's transport stamps each request
+with its poll's simulated instant (the simulator's `X-Sim-Time` header), exactly like time
+passing for a real poller; each polling process keeps its own clock.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from requests.adapters import HTTPAdapter
+
 from loaders import ledger, warehouse
 from loaders.dbt_run import dbt
+from loaders.http import TRANSPORTS
 from loaders.pipeline import (
     ConfigError,
     PollBuffer,
@@ -43,6 +48,10 @@ from simulator.process import SimulatorFailed, SimulatorProcess
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
 DBT_SCHEMAS = ("staging", "silver", "gold", "seeds", "snapshots", "ops")
+#: The platforms each polling process polls: Steam's poll is ~90 short requests (one per
+#: tracked app), as much work as the other three together, so it has a process of its own.
+POLLING_PROCESSES = (("steam",), ("chzzk", "soop", "twitch"))
+STEAM_CALLS = "SOURCES__STEAM__CONCURRENT_CALLS"
 PUBLIC_ONLY = (
     "SOURCES__CHZZK__CLIENT_ID",
     "SOURCES__CHZZK__CLIENT_SECRET",
@@ -108,11 +117,14 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
         )  # fmt: skip
     except SimulatorFailed as exc:
         raise DemoFailed(str(exc)) from None
-    saved = {k: os.environ.get(k) for k in sim.env}
-    os.environ.update({k: v for k, v in sim.env.items() if k not in PUBLIC_ONLY})
+    env = {k: v for k, v in sim.env.items() if k not in PUBLIC_ONLY}
+    # the simulator answers from this machine: one Steam call at a time costs the least CPU
+    env[STEAM_CALLS] = os.environ.get(STEAM_CALLS, "1")
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         echo(f"    simulator at {sim.base_url} ({time.monotonic() - t0:.1f}s)")
-        steps = _collect(cfg, sim, echo)
+        steps, manifest = _collect(cfg, echo)
     finally:
         sim.stop()
         for key, value in saved.items():
@@ -128,7 +140,7 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
         _validate("raw", cfg.target, echo)
         steps["validation"] = time.monotonic() - t0
     t0 = _step(echo, "dbt build (models, tests, unit tests, snapshots)")
-    published = build(cfg.target, echo=echo, quiet=True)
+    published = build(cfg.target, echo=echo, quiet=True, manifest=manifest)
     echo(f"    built in {time.monotonic() - t0:.0f}s")
     steps["dbt"] += time.monotonic() - t0
     if published:
@@ -139,7 +151,8 @@ def run_demo(cfg: DemoConfig, echo: Callable[[str], None] = print) -> dict[str, 
         steps["validation"] += time.monotonic() - t0
     if cfg.docs:
         t0 = _step(echo, "dbt docs generate")
-        dbt("docs", "generate", target=cfg.target, quiet=True)
+        # the catalog only: the build just wrote the manifest, with every node's compiled SQL
+        dbt("docs", "generate", "--no-compile", target=cfg.target, quiet=True, manifest=manifest)
         steps["docs"] = time.monotonic() - t0
     steps["total"] = time.monotonic() - started
     echo(
@@ -156,14 +169,14 @@ class _PollClock:
     """The simulated clock of the polls of an increment (see `_poll_increment`).
 
     Each platform runs its polls one after the other; poll `i` of every platform must see the
-    simulator at `i` polls past the start. A platform about to start poll `i` waits here until
+    simulated clock at `i` polls past the start. A platform about to start poll `i` waits here until
     the clock is there, and the clock moves one poll on only once every platform has finished
     the poll before."""
 
     def __init__(self, advance: Callable[[], None], names: list[str], at: int):
         self._advance = advance
         self._cond = threading.Condition()
-        self.at = at  # polls elapsed on the simulator's clock
+        self.at = at  # polls elapsed on the simulated clock
         self._reached = dict.fromkeys(names, at)  # the poll each platform is at
 
     def wait_for(self, name: str, poll: int) -> None:
@@ -202,20 +215,30 @@ def _start_polling_process() -> None:
     sys.setswitchinterval(0.0005)
 
 
-def _poll_increment(
-    base_url: str, minutes: int, polls: range, states: dict[str, dict[str, Any]]
-) -> dict[str, tuple[PollBuffer, list[str]]]:
-    """In the polling process: `polls` of every platform (`states`: each pipeline's dlt
-    state), side by side in threads, in step with the simulated clock (which stands at
-    `polls.start`). Returns each platform's `PollBuffer` and the failed polls, in one line each
-    (a failed poll is reported, the demo goes on)."""
-    import requests
+class _SimulatedInstant(HTTPAdapter):
+    """The polling process's transport: every request carries the poll's simulated instant
+    (the simulator's `X-Sim-Time` header), so each polling process keeps its own clock."""
 
-    session = requests.Session()
+    def __init__(self, epoch: int):
+        super().__init__(pool_maxsize=8)
+        self.epoch = epoch
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        request.headers["X-Sim-Time"] = str(self.epoch)
+        return super().send(request, *args, **kwargs)
+
+
+def _poll_increment(
+    start_epoch: int, minutes: int, polls: range, states: dict[str, dict[str, Any]]
+) -> dict[str, tuple[PollBuffer, list[str]]]:
+    """In a polling process: `polls` of the platforms in `states` (each pipeline's dlt
+    state), side by side in threads, in step with this process's simulated clock (poll `i` is
+    at `start_epoch` + `i` polls). Returns each platform's `PollBuffer` and the failed polls,
+    in one line each (a failed poll is reported, the demo goes on)."""
+    transport = _SimulatedInstant(start_epoch + polls.start * minutes * 60)
 
     def advance() -> None:
-        response = session.post(f"{base_url}/_sim/advance", params={"minutes": minutes}, timeout=30)
-        response.raise_for_status()
+        transport.epoch += minutes * 60
 
     clock = _PollClock(advance, list(states), polls.start)
     failed: dict[str, list[str]] = {name: [] for name in states}
@@ -235,20 +258,26 @@ def _poll_increment(
                 clock.done(name, poll + 1)
         return buffer
 
-    with ThreadPoolExecutor(len(states), thread_name_prefix="gst-poll") as pool:
-        buffers = dict(zip(states, pool.map(collect, states), strict=True))
+    TRANSPORTS.append(transport)
+    try:
+        with ThreadPoolExecutor(len(states), thread_name_prefix="gst-poll") as pool:
+            buffers = dict(zip(states, pool.map(collect, states), strict=True))
+    finally:
+        TRANSPORTS.remove(transport)
     return {name: (buffers[name], failed[name]) for name in states}
 
 
-def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]) -> dict:
+def _collect(cfg: DemoConfig, echo: Callable[[str], None]) -> tuple[dict, object]:
     """Poll every platform each `poll_minutes` of simulated time; load and snapshot per
-    increment. Returns the seconds spent per step (collect, load, snapshots).
+    increment. Returns the seconds spent per step (collect, load, snapshots) and the parsed
+    dbt project (the later dbt commands reuse it).
 
-    The polls run in a second process (`_poll_increment`), so they use the second core while
-    this one loads and snapshots: the four platforms side by side in threads, in step with the
-    simulated clock, each into a `PollBuffer` per increment (no dlt cost per poll). While the
-    next increment is being polled, the one in hand is extracted and loaded here (one load
-    package per platform: the four dlt pipelines are independent) and snapshotted."""
+    The polls run in polling processes (`POLLING_PROCESSES`, `_poll_increment`), so they use
+    the second core while this one loads and snapshots: in each, its platforms side by side in
+    threads, in step with the process's own simulated clock, each into a `PollBuffer` per
+    increment (no dlt cost per poll). While the next increment is being polled, the one in hand
+    is extracted and loaded here (one load package per platform: the four dlt pipelines are
+    independent) and snapshotted."""
     names = ["chzzk", "soop", "twitch", "steam"]
     pipelines = {name: make_pipeline(name, cfg.target) for name in names}
     for pipeline in pipelines.values():
@@ -256,11 +285,6 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     polls = int(round(cfg.days * 24 * 60 / cfg.poll_minutes))
     per_increment = max(1, int(round(cfg.increment_hours * 60 / cfg.poll_minutes)))
     times = dict.fromkeys(("collect", "load", "snapshots", "dbt"), 0.0)
-    tick = time.monotonic()
-    dbt("seed", target=cfg.target, quiet=True)
-    manifest = dbt("parse", target=cfg.target, quiet=True)  # parsed once for the snapshots
-    times["dbt"] = time.monotonic() - tick  # the final build adds to it
-    t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
 
     def load(name: str, buffer: PollBuffer) -> bool:
         with ledger.run("load", cfg.target, platform=name) as entry:
@@ -272,16 +296,35 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
     batches = [
         range(start, min(polls, start + per_increment)) for start in range(0, polls, per_increment)
     ]
-    states = {name: pipelines[name].state for name in names}
-    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
+    start_epoch = int(datetime.fromisoformat(cfg.start.replace("Z", "+00:00")).timestamp())
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no forked threads
+
+    def submit(batch: range, states: dict[str, dict[str, Any]]) -> list:
+        jobs = []
+        for group in POLLING_PROCESSES:
+            group_states = {name: states[name] for name in group}
+            jobs.append(
+                pollers.submit(_poll_increment, start_epoch, cfg.poll_minutes, batch, group_states)
+            )
+        return jobs
+
     with (
-        ProcessPoolExecutor(1, mp_context=spawn, initializer=_start_polling_process) as poller,
+        ProcessPoolExecutor(
+            len(POLLING_PROCESSES), mp_context=spawn, initializer=_start_polling_process
+        ) as pollers,
         ThreadPoolExecutor(len(names), thread_name_prefix="gst-load") as loaders,
     ):
+        t0 = _step(echo, f"collecting {cfg.days:g} simulated days: {polls} polls of 4 platforms")
         tick = time.monotonic()
-        job = poller.submit(_poll_increment, sim.base_url, cfg.poll_minutes, batches[0], states)
+        jobs = submit(batches[0], {name: pipelines[name].state for name in names})
+        # while the first increment is polled: the seeds, and the project parsed once for the
+        # snapshots and the final build
+        dbt("seed", target=cfg.target, quiet=True)
+        manifest = dbt("parse", target=cfg.target, quiet=True)
+        times["dbt"] = time.monotonic() - tick  # the final build adds to it
+        tick = time.monotonic()
         for index, batch in enumerate(batches):
-            polled = job.result()
+            polled = {name: got for job in jobs for name, got in job.result().items()}
             times["collect"] += time.monotonic() - tick
             tick = time.monotonic()
             for name in names:
@@ -289,11 +332,7 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                     echo(f"    [yellow]{name} {line}")
             # the next increment is polled while this one is loaded and snapshotted
             if index + 1 < len(batches):
-                states = {name: polled[name][0].state for name in names}
-                following = batches[index + 1]
-                job = poller.submit(
-                    _poll_increment, sim.base_url, cfg.poll_minutes, following, states
-                )
+                jobs = submit(batches[index + 1], {name: polled[name][0].state for name in names})
             mapper = loaders.map if index else map  # the first load: one at a time, as above
             done = mapper(load, names, [polled[name][0] for name in names])
             failed = [name for name, ok in zip(names, done, strict=True) if not ok]
@@ -301,7 +340,7 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 raise DemoFailed(f"loading {', '.join(failed)} failed; see `gst status`")
             times["load"] += time.monotonic() - tick
             tick = time.monotonic()
-            _snapshot(cfg.target, manifest)
+            _snapshot(cfg.target, manifest, views=index == 0)
             times["snapshots"] += time.monotonic() - tick
             tick = time.monotonic()
             hours = batch.stop * cfg.poll_minutes / 60
@@ -309,13 +348,16 @@ def _collect(cfg: DemoConfig, sim: SimulatorProcess, echo: Callable[[str], None]
                 f"    {hours:5.0f} simulated hours loaded and snapshotted "
                 f"({time.monotonic() - t0:.0f}s)"
             )
-    return times
+    return times, manifest
 
 
-def _snapshot(target: str, manifest: object) -> None:
-    """The snapshots and the models they read: one dbt invocation on the parsed project."""
+def _snapshot(target: str, manifest: object, views: bool = True) -> None:
+    """The snapshots and the models they read: one dbt invocation on the parsed project,
+    without artifacts (the final build writes them; the manifest alone takes ~1 s to write).
+    `views=False`: not the staging views (made by an earlier call; the project did not change)."""
+    skip = () if views else ("--exclude", "config.materialized:view")
     dbt(
-        "build", "--select", "+resource_type:snapshot",
+        "build", "--no-write-json", "--select", "+resource_type:snapshot", *skip,
         "--resource-type", "model", "--resource-type", "snapshot",
         target=target, quiet=True, manifest=manifest,
     )  # fmt: skip

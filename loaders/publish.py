@@ -150,12 +150,14 @@ def build(
     dbt_args: tuple[str, ...] = (),
     echo: Callable[[str], None] = print,
     quiet: bool = False,
+    manifest: object = None,
 ) -> Published | None:
     """`dbt build` (plus `dbt_args`), recorded in the run ledger; on DuckDB, when it succeeds,
-    publish gold for readers. Waits while another process holds the DuckDB file."""
+    publish gold for readers. Waits while another process holds the DuckDB file. `manifest`:
+    an earlier `dbt("parse")` of the unchanged project, reused (see `dbt`)."""
     if target != "duckdb":
         with ledger.run("build", target):
-            dbt("build", *dbt_args, target=target, quiet=quiet)
+            dbt("build", *dbt_args, target=target, quiet=quiet, manifest=manifest)
         return None
     # Hold the warehouse from start to publish: dbt and the publish in this process share the
     # open DuckDB instance, so a load in another process cannot slip in between (it waits for
@@ -163,7 +165,7 @@ def build(
     held = warehouse.wait_on_lock(warehouse.connect_duckdb, "build", echo)
     try:
         with ledger.run("build", target):
-            dbt("build", *dbt_args, target=target, quiet=quiet)
+            dbt("build", *dbt_args, target=target, quiet=quiet, manifest=manifest)
         return publish(datetime.now(UTC), con=held)
     finally:
         held.close()
