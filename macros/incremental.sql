@@ -93,29 +93,61 @@
     removes rows whose key disappeared in the window (a session merged into
     an earlier one by a late poll), and works without a key for aggregates
     that are replaced by whole hours or days.
+
+    With config `changed_rows_only=true` (and a unique_key) the model
+    selects its whole window as before, but only what changed is written:
+    rows of the window whose key the new rows lack are deleted, rows the
+    target lacks exactly (new or changed; EXCEPT compares nulls as equal)
+    replace their key's row, and rows that came out the same stay as they
+    are (periods that go on unchanged are not re-written every run).
 -#}
 {% macro get_incremental_window_replace_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set unique_key = arg_dict['unique_key'] -%}
-    {%- set conditions = [] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set window = [] -%}
     {%- for predicate in arg_dict['incremental_predicates'] or [] -%}
-        {%- do conditions.append(predicate | replace(window_target(), target | string)) -%}
+        {%- do window.append(predicate | replace(window_target(), target | string)) -%}
     {%- endfor -%}
-    {%- if unique_key -%}
+    {%- set changes_only = config.get('changed_rows_only', false) -%}
+    {%- set new_rows -%}
+        select {{ columns }} from {{ source }}
+        {%- if changes_only %}
+        except
+        select {{ columns }} from {{ target }}
+        {%- endif %}
+    {%- endset -%}
+    {%- set conditions = [] -%}
+    {%- if changes_only -%}
+        {%- if not unique_key or not window -%}
+            {{ exceptions.raise_compiler_error(
+                'changed_rows_only needs a unique_key and incremental_predicates: ' ~ target
+            ) }}
+        {%- endif -%}
         {%- do conditions.append(
-            unique_key ~ ' in (select ' ~ unique_key ~ ' from ' ~ source ~ ')'
+            '((' ~ window | join(' or ') ~ ') and ' ~ unique_key ~ ' not in (select '
+            ~ unique_key ~ ' from ' ~ source ~ '))'
         ) -%}
+        {%- do conditions.append(
+            unique_key ~ ' in (select ' ~ unique_key ~ ' from (' ~ new_rows ~ ') as changed)'
+        ) -%}
+    {%- else -%}
+        {%- do conditions.extend(window) -%}
+        {%- if unique_key -%}
+            {%- do conditions.append(
+                unique_key ~ ' in (select ' ~ unique_key ~ ' from ' ~ source ~ ')'
+            ) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if not conditions -%}
         {{ exceptions.raise_compiler_error(
             'window_replace needs incremental_predicates or a unique_key: ' ~ target
         ) }}
     {%- endif -%}
-    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {#- bench/dbt_bench.py counts the rows each model rewrites (--vars log_window_rows). -#}
     {%- if execute and var('log_window_rows', false) -%}
-        {%- set counted = run_query('select count(*) from ' ~ source) -%}
+        {%- set counted = run_query('select count(*) from (' ~ new_rows ~ ') as written') -%}
         {%- do log(
             'WINDOW_ROWS ' ~ target.identifier ~ ' ' ~ counted.columns[0].values()[0], info=True
         ) -%}
@@ -125,8 +157,7 @@
         {{ conditions | join('\n        or ') }};
 
     insert into {{ target }} ({{ columns }})
-    select {{ columns }}
-    from {{ source }}
+    {{ new_rows }}
 {%- endmacro %}
 
 {#-

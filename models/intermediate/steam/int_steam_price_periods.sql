@@ -1,5 +1,5 @@
 {%- set window_predicates = [
-    window_predicate('last_observed_at', 'last_observed_at'),
+    window_predicate('valid_to', 'valid_from'),
     'is_current',
 ] %}
 {{
@@ -8,6 +8,7 @@
         unique_key='price_period_id',
         incremental_strategy='window_replace',
         incremental_predicates=window_predicates,
+        changed_rows_only=true,
         on_schema_change='append_new_columns',
     )
 }}
@@ -17,13 +18,17 @@
     starts whenever final price, initial price, discount or free flag
     changes. valid_to is the next period's start; the open period has a
     null valid_to and is_current = true. Discounts start and end at period
-    boundaries.
+    boundaries. last_observed_at and observation_count are those of closed
+    periods; null while a period is current (int_steam_prices_current has
+    each app's latest poll), so a price that goes on leaves its row as it is.
 
     Incremental: each run rebuilds an app's periods that reach into the
-    window (var('lookback_hours') before the newest price observation
-    built) and its current period, from the prices since the first of them;
+    window and its current period, from the prices since the first of them;
     the app's period before them is carried in, so a price that does not
-    change goes on in it.
+    change goes on in it. The window starts var('lookback_hours') before the
+    newest period start built (no later than the look-back from the newest
+    price observation built). Only periods that changed are written
+    (changed_rows_only).
 -#}
 with
 
@@ -59,7 +64,7 @@ read_from as (
             min(valid_from) as read_from
         from {{ this }}
         where
-            last_observed_at >= {{ window_start('last_observed_at') }}
+            valid_to >= {{ window_start('valid_from') }}
             or is_current
         group by steam_appid
     {%- else %}
@@ -97,7 +102,7 @@ carried as (
             left join read_from
                 on built.steam_appid = read_from.steam_appid
             where
-                built.valid_from < {{ window_start('last_observed_at') }}
+                built.valid_from < {{ window_start('valid_from') }}
                 and (
                     read_from.read_from is null
                     or built.valid_from < read_from.read_from
@@ -119,7 +124,7 @@ in_scope as (
         on prices.steam_appid = read_from.steam_appid
     {%- if is_incremental() %}
         where
-            prices.observed_at >= {{ window_start('last_observed_at') }}
+            prices.observed_at >= {{ window_start('valid_from') }}
             or prices.observed_at >= read_from.read_from
     {%- endif %}
 
@@ -198,32 +203,43 @@ periods as (
 
 ),
 
+{# The open period has no next start: no end, and no last poll or count yet. #}
+bounded as (
+
+    select
+        *,
+        lead(valid_from) over (
+            partition by steam_appid
+            order by valid_from
+        ) as next_valid_from
+    from periods
+
+),
+
 final as (
 
     select
-        {{ surrogate_key(['periods.steam_appid', 'periods.valid_from']) }} as price_period_id,
-        periods.steam_appid,
+        {{ surrogate_key(['bounded.steam_appid', 'bounded.valid_from']) }} as price_period_id,
+        bounded.steam_appid,
         games.game_key,
-        periods.currency,
-        periods.initial_price_krw,
-        periods.final_price_krw,
-        periods.discount_percent,
-        periods.discount_percent > 0 as is_discounted,
-        periods.is_free,
-        periods.valid_from,
-        lead(periods.valid_from) over (
-            partition by periods.steam_appid
-            order by periods.valid_from
-        ) as valid_to,
-        periods.last_observed_at,
-        periods.observation_count,
-        lead(periods.valid_from) over (
-            partition by periods.steam_appid
-            order by periods.valid_from
-        ) is null as is_current
-    from periods
+        bounded.currency,
+        bounded.initial_price_krw,
+        bounded.final_price_krw,
+        bounded.discount_percent,
+        bounded.discount_percent > 0 as is_discounted,
+        bounded.is_free,
+        bounded.valid_from,
+        bounded.next_valid_from as valid_to,
+        case
+            when bounded.next_valid_from is not null then bounded.last_observed_at
+        end as last_observed_at,
+        case
+            when bounded.next_valid_from is not null then bounded.observation_count
+        end as observation_count,
+        bounded.next_valid_from is null as is_current
+    from bounded
     left join games
-        on periods.steam_appid = games.steam_appid
+        on bounded.steam_appid = games.steam_appid
 
 )
 

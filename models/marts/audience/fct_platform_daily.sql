@@ -1,8 +1,9 @@
+{%- set polled_hours = 'poll_count * ' ~ var('poll_interval_minutes') ~ ' / 60.0' %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='window_replace',
-        incremental_predicates=[day_window_predicate('activity_date')],
+        incremental_predicates=[day_window_predicate('activity_date', polled_hours)],
         on_schema_change='append_new_columns',
     )
 }}
@@ -12,7 +13,9 @@
     included (games, non-game and uncategorized streams): live channels,
     average and peak concurrent viewers and channels over the day's polls,
     airtime and hours watched. The Home page's "today vs the day before".
-    Incremental: each run replaces the newest day built and the day before.
+    Incremental: each run replaces the newest day built, and the day before
+    when the newest day has at most var('lookback_hours') hours of polls
+    (poll_count x var('poll_interval_minutes')).
 -#}
 with
 
@@ -20,7 +23,7 @@ category_viewers_polled as (
 
     select * from {{ ref('int_category_viewers_polled') }}
     {%- if is_incremental() %}
-        where hour_at >= {{ day_window_start('activity_date') }}
+        where hour_at >= {{ day_window_start('activity_date', hours_column=polled_hours) }}
     {%- endif %}
 
 ),
@@ -29,7 +32,7 @@ observations as (
 
     select * from {{ ref('int_stream_observations_unioned') }}
     {%- if is_incremental() %}
-        where observed_hour >= {{ day_window_start('activity_date') }}
+        where observed_hour >= {{ day_window_start('activity_date', hours_column=polled_hours) }}
     {%- endif %}
 
 ),
