@@ -78,6 +78,11 @@ class DemoConfig:
     validate: bool = True
     truth_path: str = "data/truth.json"
 
+    @property
+    def start_at(self) -> datetime:
+        """`start` (ISO 8601, `Z` for UTC) as a datetime."""
+        return datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+
 
 def reset_warehouse(target: str) -> None:
     """Start from an empty warehouse: the demo replays the simulated days from the start."""
@@ -298,7 +303,7 @@ def _collect(cfg: DemoConfig, echo: Callable[[str], None]) -> tuple[dict, object
     batches = [
         range(start, min(polls, start + per_increment)) for start in range(0, polls, per_increment)
     ]
-    start_epoch = int(datetime.fromisoformat(cfg.start.replace("Z", "+00:00")).timestamp())
+    start_epoch = int(cfg.start_at.timestamp())
     spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no forked threads
 
     def submit(batch: range, states: dict[str, dict[str, Any]]) -> list:
@@ -372,7 +377,7 @@ def _require_live_observations(cfg: DemoConfig) -> None:
         seen = {p: con.rows(f"select count(*) as n from {t}")[0]["n"] for p, t in streaming.items()}
     if any(seen.values()):
         return
-    start = datetime.fromisoformat(cfg.start.replace("Z", "+00:00"))
+    start = cfg.start_at
     end = start + timedelta(days=cfg.days)
     raise DemoFailed(
         f"nobody was live on {', '.join(seen)} in the simulated window "
