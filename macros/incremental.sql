@@ -145,13 +145,7 @@
             'window_replace needs incremental_predicates or a unique_key: ' ~ target
         ) }}
     {%- endif -%}
-    {#- bench/dbt_bench.py counts the rows each model rewrites (--vars log_window_rows). -#}
-    {%- if execute and var('log_window_rows', false) -%}
-        {%- set counted = run_query('select count(*) from (' ~ new_rows ~ ') as written') -%}
-        {%- do log(
-            'WINDOW_ROWS ' ~ target.identifier ~ ' ' ~ counted.columns[0].values()[0], info=True
-        ) -%}
-    {%- endif %}
+    {%- do log_written_rows(target, new_rows) %}
     delete from {{ target }}
     where
         {{ conditions | join('\n        or ') }};
@@ -243,4 +237,18 @@ latest_polls as (
 
 ),
     {%- endif %}
+{%- endmacro %}
+
+{#-
+    bench/dbt_bench.py counts the rows each incremental model writes
+    (--vars log_window_rows): logs `WINDOW_ROWS <table> <rows>` for the
+    select `new_rows`.
+-#}
+{% macro log_written_rows(target, new_rows) -%}
+    {%- if execute and var('log_window_rows', false) -%}
+        {%- set counted = run_query('select count(*) from (' ~ new_rows ~ ') as written') -%}
+        {%- do log(
+            'WINDOW_ROWS ' ~ target.identifier ~ ' ' ~ counted.columns[0].values()[0], info=True
+        ) -%}
+    {%- endif -%}
 {%- endmacro %}

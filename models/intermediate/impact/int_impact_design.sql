@@ -8,18 +8,32 @@
     exposure_share = exposure viewers / (1,000 x baseline players) (an
     additive effect per 1,000 viewers on the multiplicative baseline) and its
     fixed-effects residual, swept by the same cells and slots as the players
-    (Frisch-Waugh). Method: docs block `streamer_impact_method`.
+    (Frisch-Waugh). Fitted once per fit_id of int_impact_fit_window and
+    kept until it changes (macros/impact_fit.sql). Method: docs block
+    `streamer_impact_method`.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='fit_replace',
+    on_schema_change='append_new_columns',
+) }}
 {%- set poll_minutes = var('poll_interval_minutes') | int(10) %}
 {%- set from_minutes = var('impact_exposure_from_minutes') | int(30) %}
 {%- set to_minutes = var('impact_exposure_to_minutes') | int(120) %}
 {%- set lags = range(from_minutes, to_minutes + 1, poll_minutes) | list %}
+{%- set reach_minutes = to_minutes + poll_minutes %}
 {%- set passes = var('impact_sweep_passes') | int(2) %}
 {%- set pair = ['platform', 'channel_id', 'steam_appid'] %}
 {%- set cell = pair + ['kst_day', 'discount_percent', 'update_id', 'update_bin'] %}
 {%- set slot = pair + ['slot_of_day'] %}
 
 with
+
+fit_window as (
+
+    select * from {{ ref('int_impact_fit_window') }}
+
+),
 
 game_polls as (
 
@@ -39,16 +53,23 @@ observations as (
 slotted as (
 
     select
-        platform,
-        channel_id,
-        steam_appid,
-        {{ poll_slot('observed_at', 'observed_hour') }} as watched_slot_at,
-        max(viewer_count) as viewers
+        observations.platform,
+        observations.channel_id,
+        observations.steam_appid,
+        {{ poll_slot('observations.observed_at', 'observations.observed_hour') }}
+            as watched_slot_at,
+        max(observations.viewer_count) as viewers
     from observations
+    inner join fit_window
+        on
+            {#- the polls the exposure of the window's slots averages #}
+            observations.observed_at
+            >= {{ dbt.dateadd('minute', -reach_minutes, 'fit_window.window_start_at') }}
+            and observations.observed_at < fit_window.window_end_at
     group by
-        platform,
-        channel_id,
-        steam_appid,
+        observations.platform,
+        observations.channel_id,
+        observations.steam_appid,
         watched_slot_at
 
 ),
@@ -149,18 +170,23 @@ dense as (
 final as (
 
     select
-        cast(platform as {{ dbt.type_string() }}) as platform,
-        cast(channel_id as {{ dbt.type_string() }}) as channel_id,
-        steam_appid,
-        slot_at,
-        kst_day,
-        players,
-        cast(exposure_viewers as double precision) as exposure_viewers,
-        cast(exposure_share as double precision) as exposure_share,
-        cast(exposure_resid as double precision) as exposure_resid,
-        players_resid
-    from exposure_{{ 2 * passes + 1 }}
+        cast(exposure_swept.platform as {{ dbt.type_string() }}) as platform,
+        cast(exposure_swept.channel_id as {{ dbt.type_string() }}) as channel_id,
+        exposure_swept.steam_appid,
+        exposure_swept.slot_at,
+        exposure_swept.kst_day,
+        exposure_swept.players,
+        cast(exposure_swept.exposure_viewers as double precision) as exposure_viewers,
+        cast(exposure_swept.exposure_share as double precision) as exposure_share,
+        cast(exposure_swept.exposure_resid as double precision) as exposure_resid,
+        exposure_swept.players_resid,
+        fit_window.fit_id
+    from exposure_{{ 2 * passes + 1 }} as exposure_swept
+    cross join fit_window
 
 )
 
 select * from final
+{%- if is_incremental() and fit_kept() %}
+    where 1 = 0  {#- the fit of this fit_id is in the table: keep it, select nothing #}
+{%- endif %}

@@ -1,14 +1,13 @@
 {#-
     The panel of the streamer-influence estimator: one row per Steam app and
-    poll slot of the fit window (the last var('impact_window_days') days of
-    player counts), with the fixed-effect cells of the game x day x discount
+    poll slot of the fit window (int_impact_fit_window: the last
+    var('impact_window_days') whole KST days of player counts), with the fixed-effect cells of the game x day x discount
     x update model, the game x time-of-day slot, and the fixed-effects
     residual of log players. baseline_players = exp(log players - residual):
     the fitted multiplicative baseline the streamer effect adds to.
     Method: docs block `streamer_impact_method`.
 -#}
 {%- set poll_minutes = var('poll_interval_minutes') %}
-{%- set window_days = var('impact_window_days') | int(14) %}
 {%- set passes = var('impact_sweep_passes') | int(2) %}
 {%- set cell = ['steam_appid', 'kst_day', 'discount_percent', 'update_id', 'update_bin'] %}
 {%- set slot = ['steam_appid', 'slot_of_day'] %}
@@ -48,10 +47,9 @@ games as (
 
 ),
 
-window_end as (
+fit_window as (
 
-    select max(observed_at) as last_observed_at
-    from players
+    select * from {{ ref('int_impact_fit_window') }}
 
 ),
 
@@ -62,10 +60,10 @@ slotted as (
         {{ poll_slot('players.observed_at') }} as slot_at,
         players.player_count
     from players
-    cross join window_end
-    where
-        players.observed_at
-        > {{ dbt.dateadd('day', -window_days, 'window_end.last_observed_at') }}
+    inner join fit_window
+        on
+            players.observed_at >= fit_window.window_start_at
+            and players.observed_at < fit_window.window_end_at
 
 ),
 

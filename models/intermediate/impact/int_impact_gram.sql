@@ -8,9 +8,22 @@
     damped Jacobi iterations with the step in `step`: 1.9 / the largest
     absolute row sum of the diagonally scaled gram (Gershgorin), which
     bounds its largest eigenvalue, so the iterations converge.
-    Method: docs block `streamer_impact_method`.
+    Fitted once per fit_id (macros/impact_fit.sql). Method: docs block
+    `streamer_impact_method`.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='fit_replace',
+    on_schema_change='append_new_columns',
+) }}
+
 with
+
+fit_window as (
+
+    select * from {{ ref('int_impact_fit_window') }}
+
+),
 
 design as (
 
@@ -128,9 +141,14 @@ final as (
         cast(
             1.9 / (select max(scaled_row_sums.scaled_row_sum) from scaled_row_sums)
             as double precision
-        ) as step
+        ) as step,
+        fit_window.fit_id
     from final_rows
+    cross join fit_window
 
 )
 
 select * from final
+{%- if is_incremental() and fit_kept() %}
+    where 1 = 0  {#- the fit of this fit_id is in the table: keep it, select nothing #}
+{%- endif %}

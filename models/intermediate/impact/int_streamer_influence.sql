@@ -4,9 +4,15 @@
     (extra Steam players per 1,000 viewers) with its 90 % interval and an
     evidence label: the joint least-squares slopes of int_impact_fit,
     standard errors clustered by streamer x game x KST day from the joint
-    fit's residuals, empirical-Bayes shrinkage toward zero. Method: docs
-    block `streamer_impact_method`.
+    fit's residuals, empirical-Bayes shrinkage toward zero. Fitted once per
+    fit_id (macros/impact_fit.sql). Method: docs block
+    `streamer_impact_method`.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='fit_replace',
+    on_schema_change='append_new_columns',
+) }}
 {%- set min_events = var('impact_min_events') | int(3) %}
 {%- set z90 = 1.6448536 %}
 
@@ -26,8 +32,7 @@ start_events as (
 
 fit_window as (
 
-    select min(slot_at) as window_start_at
-    from design
+    select * from {{ ref('int_impact_fit_window') }}
 
 ),
 
@@ -38,8 +43,10 @@ events as (
         start_events.channel_id,
         count(*) as influence_events
     from start_events
-    cross join fit_window
-    where start_events.started_at >= fit_window.window_start_at
+    inner join fit_window
+        on
+            start_events.started_at >= fit_window.window_start_at
+            and start_events.started_at < fit_window.window_end_at
     group by
         start_events.platform,
         start_events.channel_id
@@ -193,7 +200,8 @@ final as (
                 when shrunk.posterior_mean - {{ z90 }} * shrunk.posterior_sd > 0 then 'strong'
                 else 'weak'
             end as {{ dbt.type_string() }}
-        ) as influence_evidence
+        ) as influence_evidence,
+        fit_window.fit_id
     from streamers
     left join shrunk
         on
@@ -203,7 +211,11 @@ final as (
         on
             streamers.platform = events.platform
             and streamers.channel_id = events.channel_id
+    cross join fit_window
 
 )
 
 select * from final
+{%- if is_incremental() and fit_kept() %}
+    where 1 = 0  {#- the fit of this fit_id is in the table: keep it, select nothing #}
+{%- endif %}
