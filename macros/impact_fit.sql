@@ -10,17 +10,23 @@
 -#}
 
 {#-
-    True when the table holds rows of the current fit_id, so this incremental
-    run keeps it. Call as `is_incremental() and fit_kept()` (a unit test
+    True when the table has a fit_id column (tables built before it was added
+    have none) and holds rows of the current fit_id, so this incremental run
+    keeps it. Call as `is_incremental() and fit_kept()` (a unit test
     overrides the model's is_incremental, not a macro's).
 -#}
 {% macro fit_kept() -%}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name')
-        | map('lower') | list -%}
-    {%- if 'fit_id' not in columns -%}
+    {#- information_schema, not adapter.get_columns_in_relation: dbt-redshift's
+        reads pg_get_late_binding_view_cols(), which only Redshift has -#}
+    {%- set has_fit_id = run_query(
+        "select 1 from information_schema.columns where lower(table_schema) = '"
+        ~ this.schema | lower ~ "' and lower(table_name) = '" ~ this.identifier | lower
+        ~ "' and lower(column_name) = 'fit_id'"
+    ) -%}
+    {%- if has_fit_id.rows | length == 0 -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set found = run_query(
