@@ -164,6 +164,39 @@ def test_streams_paged_deduped_typed(api, tmp_path):
     assert "quarantine" not in tables(pipeline)
 
 
+def test_pages_read_in_batches_give_the_same_rows(api, tmp_path, monkeypatch):
+    """Pages are read a batch of items at a time (ARROW_BATCH_ROWS): a duplicate across two
+    batches is dropped, a bad item in the last batch is quarantined, and the rest loads as
+    page by page."""
+    import loaders.twitch as source
+    from loaders.twitch import helpers
+
+    serve_happy(api)
+    routes = {
+        None: page([stream(1, 900), stream(2, 800), stream(3, 700)], "c1"),
+        "c1": page([stream(2, 790), stream(4, 600), stream(5, 500)], "c2"),
+        "c2": page([stream(5, 500), stream(6, "lots"), stream(7, 300)]),
+    }
+    api.routes["/helix/streams"] = by_cursor(routes)
+    monkeypatch.setattr(source, "ARROW_BATCH_ROWS", 4)
+    batches: list[int] = []
+    read_page = helpers.read_page
+
+    def counting(items, *args, **kwargs):
+        batches.append(len(items))
+        return read_page(items, *args, **kwargs)
+
+    monkeypatch.setattr(helpers, "read_page", counting)
+    pipeline = run(api, tmp_path, top_games=1)
+
+    assert batches[:2] == [6, 3]  # pages 1-2 (6 items >= 4), then page 3; then top games
+    rows = query(pipeline, "select user_id, viewer_count from streams order by viewer_count desc")
+    assert rows == [("90001", 900), ("90002", 800), ("90003", 700), ("90004", 600),
+                    ("90005", 500), ("90007", 300)]  # fmt: skip
+    reasons = [r[0] for r in query(pipeline, "select reason from quarantine")]
+    assert len(reasons) == 1 and "field 'viewer_count'" in reasons[0]
+
+
 def test_top_games_and_games_merge(api, tmp_path):
     serve_happy(api)
     pipeline = run(api, tmp_path)
