@@ -30,10 +30,19 @@
         {{ return(false) }}
     {%- endif -%}
     {%- set found = run_query(
-        'select 1 from ' ~ this ~ ' where fit_id = (select fit_id from '
-        ~ ref('int_impact_fit_window') ~ ') limit 1'
+        'select 1 from ' ~ this ~ ' where fit_id = ' ~ current_fit_id() ~ ' limit 1'
     ) -%}
     {{ return(found.rows | length > 0) }}
+{%- endmacro %}
+
+{#-
+    The current fit_id, as a scalar subquery: that of int_impact_fit_window,
+    or of the model named by the model's `meta.fit_id_from` (a parent whose
+    rows carry the fit_id they were fitted on; all of them share it).
+-#}
+{% macro current_fit_id() -%}
+    {%- set source = (config.get('meta') or {}).get('fit_id_from', 'int_impact_fit_window') -%}
+    (select max(fit_id) from {{ ref(source) }})
 {%- endmacro %}
 
 {#-
@@ -47,7 +56,7 @@
     {%- set new_rows = 'select ' ~ columns ~ ' from ' ~ arg_dict['temp_relation'] -%}
     {%- do log_written_rows(target, new_rows) %}
     delete from {{ target }}
-    where coalesce(fit_id, '') <> (select fit_id from {{ ref('int_impact_fit_window') }});
+    where coalesce(fit_id, '') <> coalesce({{ current_fit_id() }}, '');
 
     insert into {{ target }} ({{ columns }})
     {{ new_rows }}

@@ -5,24 +5,20 @@
     var('impact_solver_iterations') damped Jacobi iterations
     b <- b + step x (target - gram b) / diagonal, starting at zero. The step
     (see int_impact_gram) bounds the scaled gram's largest eigenvalue, so
-    the iterations converge. Fitted once per fit_id (macros/impact_fit.sql).
+    the iterations converge. Fitted once per fit_id, the gram's
+    (macros/impact_fit.sql).
     Method: docs block `streamer_impact_method`.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='fit_replace',
     on_schema_change='append_new_columns',
+    meta={'fit_id_from': 'int_impact_gram'},
 ) }}
 {%- set iterations = var('impact_solver_iterations') | int(40) %}
 
 
 with
-
-fit_window as (
-
-    select * from {{ ref('int_impact_fit_window') }}
-
-),
 
 gram as (
 
@@ -70,14 +66,13 @@ final as (
         gram.channel_id,
         cast(fit.influence as double precision) as slope,
         gram.diagonal as sum_zz,
-        fit_window.fit_id
+        gram.fit_id
     from fit_{{ iterations }} as fit
     inner join gram
         on
             fit.platform = gram.platform
             and fit.channel_id = gram.channel_id
             and gram.is_diagonal
-    cross join fit_window
 
 )
 

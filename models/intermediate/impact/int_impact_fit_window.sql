@@ -5,8 +5,9 @@
     plus one poll interval reaches the next day), and fit_id, a fingerprint
     of that window and of everything the fit reads inside it (counts and
     totals of the player polls, the streams' observations from the exposure
-    window before it, the category viewers, price periods, updates, start
-    events, the games catalogue and the fit's settings). The fitted models
+    window before it, the category viewers, price periods, updates, the
+    games catalogue and the fit's settings; the start events are spells of
+    those observations, so they change with them). The fitted models
     (int_impact_design, int_impact_gram, int_impact_fit,
     int_streamer_influence) keep their rows while fit_id stays the same
     (macro `fit_kept`) and are re-fitted when it changes: once a KST day,
@@ -28,8 +29,7 @@
     'window_start_at', 'window_end_at', 'settings', 'player_polls', 'player_total',
     'observations', 'observed_viewers', 'category_polls', 'category_viewers',
     'price_periods', 'discount_total', 'newest_price_from', 'oldest_price_to', 'updates',
-    'newest_update_at', 'start_events', 'oldest_event_at', 'newest_event_at', 'games',
-    'appid_total'
+    'newest_update_at', 'games', 'appid_total'
 ] %}
 {%- set fingerprint_parts = [] %}
 {%- for column in fingerprinted %}
@@ -76,12 +76,6 @@ price_periods as (
 updates as (
 
     select * from {{ ref('int_steam_update_events') }}
-
-),
-
-start_events as (
-
-    select * from {{ ref('int_impact_start_events') }}
 
 ),
 
@@ -197,20 +191,6 @@ update_inputs as (
 
 ),
 
-event_inputs as (
-
-    select
-        count(*) as start_events,
-        min(start_events.started_at) as oldest_event_at,
-        max(start_events.started_at) as newest_event_at
-    from start_events
-    inner join window_bounds
-        on
-            start_events.started_at >= window_bounds.window_start_at
-            and start_events.started_at < window_bounds.window_end_at
-
-),
-
 game_inputs as (
 
     select
@@ -238,9 +218,6 @@ inputs as (
         price_inputs.oldest_price_to,
         update_inputs.updates,
         update_inputs.newest_update_at,
-        event_inputs.start_events,
-        event_inputs.oldest_event_at,
-        event_inputs.newest_event_at,
         game_inputs.games,
         game_inputs.appid_total
     from window_bounds
@@ -249,7 +226,6 @@ inputs as (
     cross join category_inputs
     cross join price_inputs
     cross join update_inputs
-    cross join event_inputs
     cross join game_inputs
 
 ),
@@ -261,7 +237,6 @@ final as (
         window_end_at,
         cast(coalesce(player_polls, 0) as {{ dbt.type_bigint() }}) as player_polls,
         cast(coalesce(observations, 0) as {{ dbt.type_bigint() }}) as observations,
-        cast(coalesce(start_events, 0) as {{ dbt.type_bigint() }}) as start_events,
         cast(
             {{ dbt.hash(dbt.concat(fingerprint_parts)) }} as {{ dbt.type_string() }}
         ) as fit_id
