@@ -21,10 +21,10 @@ processes (start to exit), and the loader's median per-poll overhead: a poll's t
 time in HTTP (from sending a request to its response being read and parsed, via
 `loaders.http`'s request/response hooks), over polls 2..N (the first pays the imports); and at
 each `--memory-channels` size, one `gst poll` of `--memory-polls` polls (default 100, flushing
-every `--memory-flush-every`) with its peak RSS after poll 10 and after the last poll, the peak of
-the second half of the polls against the first half's (the kernel's peak is reset at the middle
-poll; both halves hold flushes, the first 10 polls none), and its RSS after the first and the
-last flush.
+every `--memory-flush-every`, default 5 s) with the peak RSS of each flush interval (the kernel's
+peak is reset after each flush): the largest of the first half of the intervals against the
+largest of the second half, the trend of the second half's peaks, and RSS after the first and
+the last flush.
 
     python bench/loader_bench.py                    # 100k channels + memory at 10k / 100k
     python bench/loader_bench.py --channels 20000 --memory-channels '' --polls 5   # quick run
@@ -522,16 +522,19 @@ def child_poll(polls: int, flush_every: str) -> dict[str, Any]:
     marks: list[tuple[float, float, int, int]] = []  # (time, http seconds, rss, peak) per poll
     rows: dict[str, int] = {}
     flushed_kb: list[int] = []  # resident memory right after each flush
-    half_peak_kb: list[int] = []  # the peak of the first half of the polls (see below)
+    flush_peak_kb: list[int] = []  # the peak of each flush's interval (its polls and itself)
+    flush_polls: list[int] = []  # the number of polls done at each flush
     echo = typer.echo
 
     def noting_echo(message: Any = None, *args: Any, **kwargs: Any) -> None:
         if isinstance(message, str) and message.startswith("twitch: polled"):
             marks.append((time.perf_counter(), spent[0], *_rss_kb()))
-            if len(marks) == polls // 2 and _reset_peak():
-                half_peak_kb.append(marks[-1][3])  # then the peak starts again from here
         elif isinstance(message, str) and message.startswith("twitch: loaded"):
-            flushed_kb.append(_rss_kb()[0])
+            rss, peak = _rss_kb()
+            flushed_kb.append(rss)
+            if _reset_peak():  # the next interval's peak starts from here
+                flush_peak_kb.append(peak)
+                flush_polls.append(len(marks))
             for table, n in re.findall(r"(\w+) (\d+)", message.split(" loaded ", 1)[1]):
                 rows[table] = rows.get(table, 0) + int(n)
         echo(message, *args, err=True, **kwargs)
@@ -554,7 +557,8 @@ def child_poll(polls: int, flush_every: str) -> dict[str, Any]:
         "rows": sum(rows.values()), "polls": len(marks), "seconds": seconds,
         "poll_s": [t for t, _ in intervals], "http_s": [h for _, h in intervals],
         "rss_kb": [m[2] for m in marks], "peak_kb": [m[3] for m in marks],
-        "maxrss_kb": _peak_kb(), "flushed_kb": flushed_kb, "half_peak_kb": half_peak_kb,
+        "maxrss_kb": _peak_kb(), "flushed_kb": flushed_kb, "flush_peak_kb": flush_peak_kb,
+        "flush_polls": flush_polls,
     }  # fmt: skip
 
 
@@ -614,6 +618,15 @@ def duckdb_connect(path: str) -> Any:
     return duckdb.connect(path, read_only=True)
 
 
+def _trend(xs: list[int], ys: list[int]) -> float:
+    """Least-squares slope of ys over xs (0 with fewer than two distinct xs)."""
+    import statistics
+
+    if len(set(xs)) < 2:
+        return 0.0
+    return statistics.linear_regression(xs, ys).slope
+
+
 def _median(values: list[float]) -> float:
     import statistics
 
@@ -645,7 +658,7 @@ def main() -> None:
         "--memory-polls", type=int, default=100, help="Polls of the memory run ('0' skips it)."
     )
     parser.add_argument(
-        "--memory-flush-every", default="20s", help="`gst poll --flush-every` of the memory run."
+        "--memory-flush-every", default="5s", help="`gst poll --flush-every` of the memory run."
     )
     parser.add_argument("--child", choices=("loader", "baseline", "poll", "baseline-polls",
                                             "replay"), help=argparse.SUPPRESS)  # fmt: skip
@@ -788,36 +801,37 @@ def bench_replay(
 def bench_poll_memory(
     pages: Path, sim_env: dict[str, str], channels: int, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Peak RSS of one `gst poll` process after poll 10 and after its last poll, and at exit
-    (after the last flush): flat means no growth with the number of polls."""
+    """Memory of one `gst poll` process over `--memory-polls` polls, flushing every
+    `--memory-flush-every`: the peak RSS of each flush interval (its polls, any early extract
+    and the flush itself; the kernel's peak is reset after each flush), the largest of the
+    first half of the intervals against the largest of the second half, and RSS after the
+    first and the last flush. Flat means the second half peaks no higher than the first."""
     replay = Replay(pages, sim_env)
     try:
         run = run_steady("poll", replay.env, args.memory_polls, args.memory_flush_every)
     finally:
         replay.stop()
-    early = min(10, len(run["peak_kb"])) - 1
+    peaks = run["flush_peak_kb"]
     row = {
         "benchmark": "poll_memory", "platform": "twitch", "channels": channels,
         "polls": run["polls"], "rows": run["rows"], "flush_every": args.memory_flush_every,
-        "peak_mb_at_poll_10": run["peak_kb"][early] / 1024,
-        "rss_mb_at_poll_10": run["rss_kb"][early] / 1024,
-        "peak_mb_at_last_poll": run["peak_kb"][-1] / 1024,
-        "rss_mb_at_last_poll": run["rss_kb"][-1] / 1024,
-        "loader_maxrss_mb": run["maxrss_mb"],
-        "ratio": run["peak_kb"][-1] / run["peak_kb"][early],
+        "flushes": len(run["flushed_kb"]), "loader_maxrss_mb": run["maxrss_mb"],
         "loader_s": run["wall_s"],
     }  # fmt: skip
-    # Growth with the number of polls, flushes on both sides: the peak of the second half of
-    # the polls against the peak of the first (the first 10 polls hold no flush, whose own
-    # transient memory is not growth), and resident memory after the first and last flush.
-    if run["half_peak_kb"]:
-        row["peak_mb_first_half"] = run["half_peak_kb"][0] / 1024
-        row["peak_mb_second_half"] = run["peak_kb"][-1] / 1024
-        row["half_ratio"] = run["peak_kb"][-1] / run["half_peak_kb"][0]
-    if run["flushed_kb"]:
-        row["flushes"] = len(run["flushed_kb"])
-        row["rss_mb_after_first_flush"] = run["flushed_kb"][0] / 1024
-        row["rss_mb_after_last_flush"] = run["flushed_kb"][-1] / 1024
+    if len(peaks) >= 2:
+        half = len(peaks) // 2
+        first, second = max(peaks[:half]), max(peaks[half:])
+        row.update(
+            peak_mb_first_flush=peaks[0] / 1024,
+            peak_mb_last_flush=peaks[-1] / 1024,
+            peak_mb_first_half=first / 1024,
+            peak_mb_second_half=second / 1024,
+            ratio=second / first,
+            rss_mb_after_first_flush=run["flushed_kb"][0] / 1024,
+            rss_mb_after_last_flush=run["flushed_kb"][-1] / 1024,
+            # least-squares trend of the flush peaks over the second half, MB per 100 polls
+            peak_trend_mb_per_100_polls=_trend(run["flush_polls"][half:], peaks[half:]) / 10.24,
+        )
     print(bench_line("poll_memory", **{k: v for k, v in row.items() if k != "benchmark"}))
     return row
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -182,6 +183,33 @@ def test_poll_extracts_each_poll_and_loads_them_in_one_flush(world, sql):
     assert any(line.startswith("chzzk: loaded") for line in lines)
     assert sql("select count(*), count(distinct observed_at) from raw_chzzk.lives") == [(225, 3)]
     assert sql("select count(*), count(distinct poll_id) from raw_soop.broads") == [(270, 3)]
+
+
+def test_poll_settles_memory_at_each_flush_and_restores_the_collector(world, monkeypatch):
+    """`gst poll` freezes what it imported and collects young objects less often while it
+    polls; after every flush it gives freed memory back (`settle_memory`), and on its way out
+    it leaves the garbage collector as it found it."""
+    from loaders import pipeline
+
+    before = gc.get_threshold()
+    settled: list[tuple[int, tuple[int, int, int]]] = []
+    monkeypatch.setattr(
+        pipeline,
+        "settle_memory",
+        lambda: settled.append((gc.get_freeze_count(), gc.get_threshold())),
+    )
+    lines: list[str] = []
+    polls = pipeline.run_poll(["soop"], every=0, flush_every=0, max_polls=3, echo=lines.append)
+    assert polls == 3
+    loaded = sum(line.startswith("soop: loaded") for line in lines)
+    assert loaded == 3  # after polls 1 and 2, and the last one on the way out
+    *while_polling, on_exit = settled
+    assert len(while_polling) == 2
+    assert all(
+        frozen > 0 and threshold == (100_000, 50, 1000) for frozen, threshold in while_polling
+    )
+    assert on_exit == (0, before)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
 def test_poll_sigterm_loads_the_batch_in_hand(world, warehouse, sql):
