@@ -6,6 +6,7 @@ starts fast and each command's options are documented in one place (`gst CMD --h
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -48,7 +49,11 @@ def simulate(
     ),
 ) -> None:
     """Serve the local API simulator for Chzzk, SOOP, Twitch and Steam."""
+    from simulator.process import EXIT_WITH_PARENT, exit_with_parent
     from simulator.server import serve
+
+    if os.environ.get(EXIT_WITH_PARENT):  # started by a demo or a benchmark: ends with it
+        exit_with_parent()
 
     knobs = {}
     for item in knob or []:

@@ -44,7 +44,7 @@ from loaders.pipeline import (
 )
 from loaders.publish import build
 from loaders.records import KST, reset_poll_stats
-from simulator.process import SimulatorFailed, SimulatorProcess
+from simulator.process import SimulatorFailed, SimulatorProcess, exit_with_parent
 
 RAW_SCHEMAS = ("raw_chzzk", "raw_soop", "raw_twitch", "raw_steam")
 DBT_SCHEMAS = ("staging", "silver", "gold", "seeds", "snapshots", "ops")
@@ -211,10 +211,13 @@ def _start_polling_process() -> None:
     (libraries that import lazily, as dlt pulls in pandas, are not safe to import from several
     threads at once), and a short GIL switch interval: Steam's poll is a chain of short
     requests, and while one waits on the simulator the other platforms' threads would hold
-    the GIL for the default 5 ms."""
+    the GIL for the default 5 ms. It ends with the demo's process (`exit_with_parent`), also
+    when that one is killed."""
     import importlib
 
     from loaders.pipeline import SOURCES
+
+    exit_with_parent()
 
     for module in ("pandas", "pyarrow", "dlt.common.pipeline", "dlt.extract.pipe_iterator",
                    "dlt.extract.source", *(module for module, _ in SOURCES.values())):  # fmt: skip

@@ -6,12 +6,37 @@ imports only the standard library and requests, so a benchmark child that import
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import requests
+
+#: Set by `SimulatorProcess` in the simulator's environment: `gst simulate` then ends with its
+#: parent (see `exit_with_parent`).
+EXIT_WITH_PARENT = "GST_EXIT_WITH_PARENT"
+
+
+def exit_with_parent(every: float = 1.0) -> threading.Thread:
+    """End this process once its parent is gone (checked every `every` seconds): a simulator or
+    polling process whose demo or benchmark was killed would otherwise go on serving or polling
+    (retrying a simulator that is gone) until someone finds it. POSIX: an orphan is re-parented,
+    so its parent pid changes."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="gst-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 class SimulatorFailed(RuntimeError):
@@ -29,7 +54,12 @@ class SimulatorProcess:
             self.port = probe.getsockname()[1]
         cmd = [sys.executable, "-m", "loaders.cli", "simulate", "--port", str(self.port), *args]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env={**os.environ, EXIT_WITH_PARENT: "1"},
         )
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env: dict[str, str] = {}

@@ -558,3 +558,59 @@ def test_planted_elasticity_calibrated_to_the_literature():
     assert 0.01 < got["median_viewer_share"] < 0.10
     assert got["per_game"] and "definition" in got
     assert "elasticity" not in s.truth(), "no elapsed time: no elasticity"
+
+
+def _gone(pid: int) -> bool:
+    """True when process `pid` has exited (a zombie waiting for init counts as exited)."""
+    from pathlib import Path
+
+    status = Path(f"/proc/{pid}/status")
+    try:
+        state = next(line for line in status.read_text().splitlines() if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return True
+    return "Z" in state.split()[1]
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc (Linux)")
+def test_a_simulator_started_by_a_killed_parent_ends_too():
+    """`SimulatorProcess` (the demo's and the benchmarks' simulator) ends with the process that
+    started it, even when that one is killed (SIGKILL runs no clean-up)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import time\n"
+        "from simulator.process import SimulatorProcess\n"
+        "sim = SimulatorProcess('--channels', '5')\n"
+        "print(sim.proc.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        simulator = int(parent.stdout.readline())
+        assert not _gone(simulator)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while not _gone(simulator) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _gone(simulator), "the simulator outlived the process that started it"
+    finally:
+        parent.kill()
+
+
+def test_the_demo_polling_processes_end_with_the_demo(monkeypatch):
+    from loaders import demo
+
+    watched = []
+    monkeypatch.setattr(demo, "exit_with_parent", lambda: watched.append(True))
+    monkeypatch.setattr(demo.sys, "setswitchinterval", lambda interval: None)
+    demo._start_polling_process()
+    assert watched == [True]
