@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,7 +30,7 @@ from loaders.records import (
     MAX_FUTURE,
     MAX_TEXT_CHARS,
     BadPayload,
-    item_json,
+    items_json,
     kst_to_utc,
     rows_to_arrow,
 )
@@ -62,11 +61,7 @@ def page_table(
     the `fields` columns, then each item's raw JSON."""
     n = len(items)
     repeated = [pa.repeat(pa.scalar(v, schema.field(i).type), n) for i, v in enumerate(lead)]
-    try:  # orjson's bytes are UTF-8: Arrow takes them as text without decoding each
-        raw = pa.array(list(map(orjson.dumps, items)), pa.string())
-    except TypeError:  # what orjson refuses (see item_json)
-        raw = pa.array([item_json(item) for item in items], pa.string())
-    return pa.Table.from_arrays([*repeated, *fields, raw], schema=schema)
+    return pa.Table.from_arrays([*repeated, *fields, items_json(items)], schema=schema)
 
 
 def optional_strings(column: list[Any]) -> list[str | None]:

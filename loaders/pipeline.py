@@ -652,9 +652,9 @@ def run_poll(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        flush(pipelines, echo, buffers)
-        gc.set_threshold(*threshold)
+        gc.set_threshold(*threshold)  # first: a second Ctrl-C may interrupt the last flush
         gc.unfreeze()
+        flush(pipelines, echo, buffers)
         settle_memory()
     return polls
 

@@ -476,3 +476,15 @@ def item_json(item: Any) -> str:
         return orjson.dumps(item).decode()
     except TypeError:
         return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def items_json(items: list[Any]) -> Any:
+    """`item_json` of every item, as an arrow text column. orjson's bytes are UTF-8, so Arrow
+    takes them as text without decoding each; a list holding anything orjson refuses is written
+    item by item with `item_json`."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(list(map(orjson.dumps, items)), pa.string())
+    except TypeError:
+        return pa.array([item_json(item) for item in items], pa.string())

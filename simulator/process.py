@@ -21,7 +21,7 @@ import requests
 EXIT_WITH_PARENT = "GST_EXIT_WITH_PARENT"
 
 
-def exit_with_parent(every: float = 1.0) -> threading.Thread:
+def exit_with_parent(every: float = 1.0) -> None:
     """End this process once its parent is gone (checked every `every` seconds): a simulator or
     polling process whose demo or benchmark was killed would otherwise go on serving or polling
     (retrying a simulator that is gone) until someone finds it. POSIX: an orphan is re-parented,
@@ -34,9 +34,7 @@ def exit_with_parent(every: float = 1.0) -> threading.Thread:
             if os.getppid() != parent:
                 os._exit(1)
 
-    thread = threading.Thread(target=watch, name="gst-exit-with-parent", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=watch, name="gst-exit-with-parent", daemon=True).start()
 
 
 class SimulatorFailed(RuntimeError):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -562,8 +567,6 @@ def test_planted_elasticity_calibrated_to_the_literature():
 
 def _gone(pid: int) -> bool:
     """True when process `pid` has exited (a zombie waiting for init counts as exited)."""
-    from pathlib import Path
-
     status = Path(f"/proc/{pid}/status")
     try:
         state = next(line for line in status.read_text().splitlines() if line.startswith("State:"))
@@ -572,16 +575,10 @@ def _gone(pid: int) -> bool:
     return "Z" in state.split()[1]
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc (Linux)")
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc (Linux)")
 def test_a_simulator_started_by_a_killed_parent_ends_too():
     """`SimulatorProcess` (the demo's and the benchmarks' simulator) ends with the process that
     started it, even when that one is killed (SIGKILL runs no clean-up)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
     script = (
         "import time\n"
         "from simulator.process import SimulatorProcess\n"
