@@ -611,3 +611,70 @@ def test_the_demo_polling_processes_end_with_the_demo(monkeypatch):
     monkeypatch.setattr(demo.sys, "setswitchinterval", lambda interval: None)
     demo._start_polling_process()
     assert watched == [True]
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="per-thread CPU priority is Linux's"
+)
+
+
+def _priority() -> int:
+    import threading
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.fixture
+def lowerable():
+    if _priority() >= 19:
+        pytest.skip("the test process already runs at the lowest CPU priority")
+
+
+@linux_only
+@pytest.mark.usefixtures("lowerable")
+def test_background_work_runs_at_a_lower_priority_in_its_own_threads_only():
+    import threading
+
+    from loaders import demo
+
+    seen = {}
+
+    def background():
+        seen["before"] = _priority()
+        demo._lower_priority()
+        seen["after"] = _priority()
+        child = threading.Thread(target=lambda: seen.update(child=_priority()))
+        child.start()
+        child.join()
+
+    caller = _priority()
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join()
+    assert seen["before"] == caller
+    assert seen["after"] == min(19, caller + demo.BACKGROUND_NICENESS) > caller
+    assert seen["child"] == seen["after"]  # DuckDB's and dbt's threads inherit it
+    assert _priority() == caller  # the demo's own thread keeps its priority
+
+
+@linux_only
+@pytest.mark.usefixtures("lowerable")
+def test_the_demo_polls_steam_at_normal_priority_and_the_others_below(monkeypatch):
+    from loaders import demo
+
+    priorities = {}
+
+    class Buffer:
+        def __init__(self, name, state):
+            self.name = name
+
+        def run(self, source):
+            priorities[self.name] = _priority()
+
+    monkeypatch.setattr(demo, "PollBuffer", Buffer)
+    monkeypatch.setattr(demo, "make_source", lambda name: None)
+    names = ["chzzk", "soop", "twitch", "steam"]
+    demo._poll_increment(0, 10, range(2), {name: {} for name in names})
+    caller = _priority()
+    lowered = min(19, caller + demo.BACKGROUND_NICENESS)
+    assert priorities == {"steam": caller, "chzzk": lowered, "soop": lowered, "twitch": lowered}
