@@ -170,17 +170,12 @@ class Deduper:
         self.dropped = 0
 
     def keep(self, table: pa.Table, names: Iterable[str]) -> list[bool]:
-        """`fresh` for every row of `table`, keyed on the columns `names`."""
+        """For every row of `table`: True (and remembered) when none of its keys (the values
+        of its columns `names`) was seen before in this poll."""
         keyed = [[(name, value) for value in table[name].to_pylist()] for name in names]
         keep = col.first_seen(zip(*keyed, strict=True), self.seen)
         self.dropped += keep.count(False)
         return keep
-
-    def fresh(self, **keys: Any) -> bool:
-        """True (and remembered) when none of the given keys was seen before."""
-        kept = col.first_seen([tuple(keys.items())], self.seen)[0]
-        self.dropped += not kept
-        return kept
 
 
 def split_items(
