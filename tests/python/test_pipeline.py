@@ -15,7 +15,7 @@ import pytest
 from test_loader_chzzk import live, serve_service
 from test_loader_soop import WEB, broad, serve_categories, serve_list
 
-from loaders.pipeline import ConfigError, resolve_platforms, run_load
+from loaders.pipeline import ConfigError, _glibc, resolve_platforms, run_load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -210,6 +210,56 @@ def test_poll_settles_memory_at_each_flush_and_restores_the_collector(world, mon
     )
     assert on_exit == (0, before)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+class _Libc:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append((param, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        return 1
+
+
+def test_poll_caps_the_c_heaps_before_its_pipelines_start(world, monkeypatch):
+    """`gst poll` limits glibc's heaps before any load thread allocates (a heap per thread
+    kept its own fragmented pages: resident memory grew from flush to flush)."""
+    from loaders import pipeline
+
+    libc = _Libc()
+    monkeypatch.setattr(pipeline, "_glibc", lambda: libc)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    pipelines_made = []
+    make_pipeline = pipeline.make_pipeline
+
+    def recording_make_pipeline(*args, **kwargs):
+        pipelines_made.append(list(libc.calls))
+        return make_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "make_pipeline", recording_make_pipeline)
+    pipeline.run_poll(["soop"], every=0, flush_every=0, max_polls=1, echo=lambda _line: None)
+    assert pipelines_made == [[(pipeline.M_ARENA_MAX, pipeline.POLL_MALLOC_ARENAS)]]
+
+
+def test_the_c_heap_cap_leaves_a_chosen_malloc_arena_max_alone(monkeypatch):
+    from loaders import pipeline
+
+    libc = _Libc()
+    monkeypatch.setattr(pipeline, "_glibc", lambda: libc)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    pipeline.limit_malloc_arenas()
+    assert libc.calls == []
+
+
+@pytest.mark.skipif(_glibc() is None, reason="glibc only")
+def test_glibc_takes_the_arena_cap():
+    from loaders import pipeline
+
+    # mallopt answers 1 for a parameter and value it accepted, 0 otherwise
+    assert pipeline._glibc().mallopt(pipeline.M_ARENA_MAX, pipeline.POLL_MALLOC_ARENAS) == 1
 
 
 def test_poll_sigterm_loads_the_batch_in_hand(world, warehouse, sql):
