@@ -215,15 +215,18 @@ class _PollClock:
 
 def _lower_priority() -> None:
     """The calling thread, and the threads it starts from now on (DuckDB's, dbt's), at
-    `BACKGROUND_NICENESS` lower CPU priority. Linux only, where the nice value is per thread
-    (elsewhere it is per process, and the demo's own thread must keep its priority); where
-    the system refuses, nothing changes."""
+    `BACKGROUND_NICENESS` below the process's main thread in CPU priority: the same level
+    however many lowered threads a thread was started from (the load threads start from the
+    lowered background thread). Linux only, where the nice value is per thread (elsewhere it
+    is per process, and the demo's own thread must keep its priority); where the system
+    refuses, nothing changes."""
     if not sys.platform.startswith("linux"):
         return
-    thread = threading.get_native_id()
     try:
-        niceness = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness + BACKGROUND_NICENESS))
+        niceness = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the main thread's
+        os.setpriority(
+            os.PRIO_PROCESS, threading.get_native_id(), min(19, niceness + BACKGROUND_NICENESS)
+        )
     except OSError:
         pass
 

@@ -643,6 +643,8 @@ def test_background_work_runs_at_a_lower_priority_in_its_own_threads_only():
         seen["before"] = _priority()
         demo._lower_priority()
         seen["after"] = _priority()
+        demo._lower_priority()  # as the load threads, started from a lowered thread, do
+        seen["again"] = _priority()
         child = threading.Thread(target=lambda: seen.update(child=_priority()))
         child.start()
         child.join()
@@ -653,6 +655,7 @@ def test_background_work_runs_at_a_lower_priority_in_its_own_threads_only():
     thread.join()
     assert seen["before"] == caller
     assert seen["after"] == min(19, caller + demo.BACKGROUND_NICENESS) > caller
+    assert seen["again"] == seen["after"]  # one level below the process, not one per call
     assert seen["child"] == seen["after"]  # DuckDB's and dbt's threads inherit it
     assert _priority() == caller  # the demo's own thread keeps its priority
 
